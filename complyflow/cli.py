@@ -1,0 +1,120 @@
+"""The `complyflow` command line: demo, run, controls."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from complyflow.config import FRAMEWORKS, ConfigError, load_config
+
+app = typer.Typer(help="Continuous compliance for AI/ML platforms on AWS, as Prefect workflows.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+run_app = typer.Typer(help="Run a compliance flow against the AWS the environment points at.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+console = Console()
+
+ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config directory (default: ./configs or "
+                                                "COMPLYFLOW_CONFIG_DIR).")]
+EvidenceOpt = Annotated[str | None, typer.Option("--evidence-dir", help="Evidence root (default: "
+                                                  "COMPLYFLOW_EVIDENCE_DIR or ./evidence).")]
+
+
+def _config_dir(config: str | None) -> str | None:
+    if config:
+        return config
+    if os.environ.get("COMPLYFLOW_CONFIG_DIR"):
+        return os.environ["COMPLYFLOW_CONFIG_DIR"]
+    return "configs" if Path("configs/controls").is_dir() else None
+
+
+def _print_result(result: dict) -> None:
+    table = Table(title=f"run {result['run_id']}")
+    for status in result["counts"]:
+        table.add_column(status)
+    table.add_row(*(str(v) for v in result["counts"].values()))
+    console.print(table)
+    console.print(f"evidence and findings: [bold]{result['run_dir']}[/bold]")
+    notes = result.get("notifications", {})
+    console.print(f"notifications: {notes.get('digests', 0)} digest(s) via {notes.get('channel')}"
+                  + (f" → {notes['outbox_file']}" if notes.get("channel") == "outbox" else ""))
+
+
+def _check_config(config: str | None) -> None:
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+
+
+@run_app.command("nightly")
+def run_nightly(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
+    """Run the nightly flow once, now. Exit code 0 when the run worked, whatever it found."""
+    from flows.nightly import nightly_compliance
+
+    config = _config_dir(config)
+    _check_config(config)
+    try:
+        result = nightly_compliance(config_dir=config, evidence_dir=evidence_dir)
+    except Exception as exc:
+        console.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from exc
+    _print_result(result)
+
+
+@app.command()
+def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
+    """Start a demo AWS estate in moto on 127.0.0.1 and run the nightly flow against it."""
+    from complyflow.demo import moto_server, seed_demo_estate
+    from flows.nightly import nightly_compliance
+
+    config = _config_dir(config)
+    _check_config(config)
+    with console.status("starting the demo AWS estate (moto on 127.0.0.1)…") as status, moto_server() as endpoint:
+        console.print(f"[green]✓[/green] moto server at {endpoint}")
+        status.update("seeding demo resources…")
+        seed_demo_estate()
+        console.print("[green]✓[/green] demo estate seeded (IAM, S3, EC2, RDS, DynamoDB, SageMaker, KMS, Logs, "
+                      "CloudTrail in us-east-1 and eu-west-1)")
+        status.update("running the nightly flow (Prefect)…")
+        try:
+            result = nightly_compliance(config_dir=config, evidence_dir=evidence_dir)
+        except Exception as exc:
+            console.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc}")
+            raise typer.Exit(1) from exc
+    _print_result(result)
+
+
+@app.command()
+def controls(
+    framework: Annotated[str | None, typer.Option(help=f"Only controls mapped to one of {', '.join(FRAMEWORKS)}.")]
+    = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List the controls catalog with its framework mappings."""
+    if framework and framework not in FRAMEWORKS:
+        console.print(f"[red]unknown framework {framework!r}[/red]; choose one of {', '.join(FRAMEWORKS)}")
+        raise typer.Exit(2)
+    try:
+        catalog = load_config(_config_dir(config)).controls
+    except ConfigError as exc:
+        console.print(f"[red]configuration error[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+    table = Table(title="controls")
+    for column in ("id", "severity", "title", "policy clause", *FRAMEWORKS):
+        table.add_column(column)
+    for c in catalog:
+        if framework and not c.frameworks.get(framework):  # type: ignore[call-overload]
+            continue
+        table.add_row(c.id, c.severity, c.title, f"{c.policy_clause.document} {c.policy_clause.section}",
+                      *(", ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS))  # type: ignore[call-overload]
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,274 @@
+"""Policy as data: schemas for everything under `configs/`, checked at load.
+
+A malformed file fails with a `ConfigError` naming the file, the entry and the field, so that a
+policy author can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+SEVERITIES = ("critical", "high", "medium", "low", "informational")
+FRAMEWORKS = ("iso27001", "iso42001", "soc2", "cis_aws")
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A config file is missing or does not match its schema."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- scope ---------------------------------------------------------------------------------------
+
+
+class AccountScope(_Strict):
+    """An AWS account to collect from: ambient credentials, or a role to assume."""
+
+    name: str
+    id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+    external_id: str | None = None
+    owner: str | None = None
+
+
+class Scope(_Strict):
+    accounts: list[AccountScope] = Field(min_length=1)
+    regions: list[str] = Field(min_length=1)
+    global_region: str = "us-east-1"
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_look_like_regions(cls, regions: list[str]) -> list[str]:
+        for region in regions:
+            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+                raise ValueError(f"{region!r} is not an AWS region name (e.g. eu-west-1)")
+        return regions
+
+
+# --- owners --------------------------------------------------------------------------------------
+
+
+class Owners(_Strict):
+    """How a finding finds its owner: resource tags first, then the account owner, then a fallback."""
+
+    tag_keys: list[str] = Field(default_factory=lambda: ["owner"], min_length=1)
+    fallback_owner: str
+    routes: dict[str, str] = Field(default_factory=dict)  # owner → Slack user id, group or #channel
+
+
+# --- controls ------------------------------------------------------------------------------------
+
+
+class PolicyClause(_Strict):
+    document: str
+    section: str
+
+
+class Rule(_Strict):
+    """A Great Expectations column expectation, with its thresholds as keyword arguments."""
+
+    expectation: str = Field(pattern=r"^expect_column_values_to_[a-z_]+$")
+    column: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def class_name(self) -> str:
+        return "".join(part.capitalize() for part in self.expectation.split("_"))
+
+    @model_validator(mode="after")
+    def _expectation_exists(self) -> Rule:
+        import great_expectations.expectations as gxe
+
+        if not hasattr(gxe, self.class_name):
+            raise ValueError(f"unknown Great Expectations expectation {self.expectation!r}")
+        return self
+
+
+class Control(_Strict):
+    """One control: what it checks, why, where the policy says so, and how GX decides it."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]+$")
+    title: str
+    rationale: str
+    policy_clause: PolicyClause
+    frameworks: dict[Literal["iso27001", "iso42001", "soc2", "cis_aws"], list[str]] = Field(
+        default_factory=dict
+    )
+    severity: Literal["critical", "high", "medium", "low", "informational"]
+    owner_role: str
+    evidence_table: str
+    applies_when: str | None = None  # pandas query selecting applicable rows; others are not applicable
+    rule: Rule
+    remediation: str
+    enabled: bool = True
+
+
+# --- exceptions ----------------------------------------------------------------------------------
+
+
+class ExceptionEntry(_Strict):
+    """A documented, approved, time-boxed exception (ML SecPol "Exceptions")."""
+
+    id: str
+    control: str
+    resource: str  # ARN or glob
+    justification: str = Field(min_length=1)
+    risk_assessment: str = ""
+    mitigating_controls: str = ""
+    requester: str = ""
+    approver: str = Field(min_length=1)
+    approval_date: date
+    expiry_date: date
+
+    def matches(self, control_id: str, resource_arn: str, resource_id: str) -> bool:
+        if control_id != self.control:
+            return False
+        return fnmatch.fnmatchcase(resource_arn, self.resource) or fnmatch.fnmatchcase(
+            resource_id, self.resource
+        )
+
+    def is_live(self, on: date) -> bool:
+        return self.approval_date <= on <= self.expiry_date
+
+
+class ExceptionsRegister(_Strict):
+    review_window_days: int = Field(default=30, ge=0)
+    exceptions: list[ExceptionEntry] = Field(default_factory=list)
+
+
+# --- notification --------------------------------------------------------------------------------
+
+
+class NotifySettings(_Strict):
+    slack_api_url: str = "https://slack.com/api/"
+    summary_channel: str = "#compliance"
+    outbox_file: str = "outbox.jsonl"  # relative to the evidence root
+    max_items_per_control: int = Field(default=50, ge=1)
+
+
+# --- the whole configuration ---------------------------------------------------------------------
+
+
+class Config(_Strict):
+    directory: str
+    scope: Scope
+    owners: Owners
+    controls: list[Control]
+    exceptions: ExceptionsRegister
+    notify: NotifySettings
+
+    def control(self, control_id: str) -> Control:
+        for control in self.controls:
+            if control.id == control_id:
+                return control
+        raise KeyError(control_id)
+
+    @property
+    def enabled_controls(self) -> list[Control]:
+        return [c for c in self.controls if c.enabled]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _describe(exc: ValidationError, entry: str | None = None) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  field {where}: {error['msg']}")
+    prefix = f"entry {entry!r}: " if entry else ""
+    return prefix + "invalid\n" + "\n".join(lines)
+
+
+def _parse(model: type[_M], data: Any, path: Path, entry: str | None = None) -> _M:
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc, entry)}") from exc
+
+
+def load_controls(directory: Path) -> list[Control]:
+    """Load `controls/*.yaml`: one control per file, file name = control id."""
+    controls: list[Control] = []
+    folder = directory / "controls"
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: controls folder not found")
+    for path in sorted(folder.glob("*.yaml")):
+        data = _read_yaml(path)
+        entry = data.get("id") if isinstance(data, dict) else None
+        control = _parse(Control, data, path, entry or path.stem)
+        if control.id != path.stem:
+            raise ConfigError(f"{path}: control id {control.id!r} must match the file name {path.stem!r}")
+        controls.append(control)
+    if not controls:
+        raise ConfigError(f"{folder}: no controls declared")
+    return controls
+
+
+def load_exceptions(path: Path, known_controls: set[str]) -> ExceptionsRegister:
+    data = _read_yaml(path) if path.exists() else {}
+    data = data or {}
+    entries = data.get("exceptions") or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: 'exceptions' must be a list")
+    parsed = []
+    for index, raw in enumerate(entries):
+        name = raw.get("id", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
+        entry = _parse(ExceptionEntry, raw, path, str(name))
+        if entry.control not in known_controls:
+            raise ConfigError(f"{path}: entry {name!r}: field control: unknown control {entry.control!r}")
+        if entry.expiry_date < entry.approval_date:
+            raise ConfigError(f"{path}: entry {name!r}: field expiry_date: before approval_date")
+        parsed.append(entry)
+    return ExceptionsRegister(
+        review_window_days=data.get("review_window_days", 30), exceptions=parsed
+    )
+
+
+def load_config(directory: str | Path | None = None) -> Config:
+    """Load and validate every policy file of a config directory."""
+    folder = Path(directory or os.environ.get("COMPLYFLOW_CONFIG_DIR") or DEFAULT_CONFIG_DIR).resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: config directory not found")
+    scope = _parse(Scope, _read_yaml(folder / "scope.yaml"), folder / "scope.yaml")
+    owners = _parse(Owners, _read_yaml(folder / "owners.yaml"), folder / "owners.yaml")
+    notify_path = folder / "notify.yaml"
+    notify = _parse(NotifySettings, _read_yaml(notify_path) if notify_path.exists() else {}, notify_path)
+    controls = load_controls(folder)
+    ids = [c.id for c in controls]
+    if len(ids) != len(set(ids)):
+        raise ConfigError(f"{folder / 'controls'}: duplicate control ids")
+    exceptions = load_exceptions(folder / "exceptions.yaml", set(ids))
+    return Config(
+        directory=str(folder),
+        scope=scope,
+        owners=owners,
+        controls=controls,
+        exceptions=exceptions,
+        notify=notify,
+    )
+
+
+def load_iam_policy(directory: str | Path | None = None) -> dict[str, Any]:
+    folder = Path(directory or DEFAULT_CONFIG_DIR)
+    return json.loads((folder / "iam-policy.json").read_text(encoding="utf-8"))

@@ -1,0 +1,142 @@
+"""The data model shared by every step: evidence tables, evidence gaps, findings and runs.
+
+Defined once here so that collectors, validation, notification and reports agree on field names;
+the README's "Data model" section describes the same fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+#: Columns every evidence table carries, whatever its collector.
+BASE_COLUMNS: tuple[str, ...] = (
+    "account",  # 12-digit AWS account id
+    "region",  # AWS region (account-wide services such as IAM report the scope's global region)
+    "resource_arn",  # the ARN exactly as AWS writes it
+    "resource_type",  # e.g. AwsIamUser, AwsS3Bucket (OCSF / Security Hub style)
+    "resource_id",  # unique row key within the table (the ARN, or ARN + sub-resource)
+    "resource_name",  # human-readable name, untrusted text
+    "tags",  # JSON object of the resource's tags, untrusted text
+    "owner",  # resolved owner (filled from tags / config after collection)
+)
+
+
+class Status(StrEnum):
+    """Verdict of one control on one resource."""
+
+    PASS = "PASS"  # noqa: S105 - a verdict, not a password
+    FAIL = "FAIL"
+    ERROR = "ERROR"  # evidence missing: a denied or failing API call, or an incomplete row
+    EXCEPTED = "EXCEPTED"  # FAIL covered by a live, approved exception
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceGap:
+    """Evidence a collector could not gather; the controls reading it must report ERROR, never PASS."""
+
+    account: str
+    region: str
+    service: str
+    tables: tuple[str, ...]
+    operation: str
+    error_code: str
+    message: str
+    resource_id: str | None = None  # None: the whole (account, region, service) scope is missing
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["tables"] = list(self.tables)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvidenceGap:
+        return cls(**{**data, "tables": tuple(data["tables"])})
+
+
+@dataclass(slots=True)
+class CollectorResult:
+    """What one collector returns for one (account, region, service): tables and gaps."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    gaps: list[EvidenceGap] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Finding:
+    """Verdict of one control on one resource in one run."""
+
+    run_id: str
+    control_id: str
+    control_title: str
+    resource_arn: str
+    resource_id: str
+    resource_type: str
+    resource_name: str
+    account: str
+    region: str
+    status: Status
+    severity: str
+    owner: str
+    observed: str
+    expected: str
+    evidence_file: str
+    message: str = ""
+    owner_route: str = ""
+    exception_id: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable identity across runs: same control on the same resource."""
+        return f"{self.control_id}|{self.account}|{self.region}|{self.resource_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["status"] = str(self.status)
+        data["key"] = self.key
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["status"] = Status(values["status"])
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """One run: identity, scope, timing and counts per status."""
+
+    run_id: str
+    flow: str
+    scope: dict[str, Any]
+    started_at: datetime
+    ended_at: datetime | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    run_dir: str = ""
+    flow_run_url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "flow": self.flow,
+            "scope": self.scope,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "counts": self.counts,
+            "run_dir": self.run_dir,
+            "flow_run_url": self.flow_run_url,
+        }
+
+
+def count_by_status(findings: list[Finding]) -> dict[str, int]:
+    counts = {str(s): 0 for s in Status}
+    for finding in findings:
+        counts[str(finding.status)] += 1
+    return counts

@@ -1,0 +1,142 @@
+"""The compliance run every deployment shares: collect → store → validate → notify → report."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, runtime
+
+from complyflow.config import Config, Control, load_config
+from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap, Finding, RunSummary, count_by_status
+from tasks import artifacts
+from tasks.collect import collectors_for
+from tasks.evidence import RunFolder, evidence_root, new_run_id, seal
+from tasks.exceptions import apply_exceptions
+from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, findings_csv
+from tasks.notify.deliver import deliver
+from tasks.notify.digest import build_digests
+from tasks.owners import assign_owners, fill_missing_owners
+from tasks.steps import collect_task, open_account_task, validate_task
+
+
+def select_controls(config: Config, control_ids: list[str] | None) -> list[Control]:
+    controls = config.enabled_controls
+    if control_ids:
+        unknown = set(control_ids) - {c.id for c in config.controls}
+        if unknown:
+            raise ValueError(f"unknown control id(s): {', '.join(sorted(unknown))}")
+        controls = [c for c in controls if c.id in control_ids]
+    return controls
+
+
+def merge_tables(results: list[CollectorResult]) -> tuple[dict[str, pd.DataFrame], list[EvidenceGap]]:
+    frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    gaps: list[EvidenceGap] = []
+    for result in results:
+        gaps.extend(result.gaps)
+        for name, frame in result.tables.items():
+            frames[name].append(frame)
+    tables = {}
+    for name, parts in frames.items():
+        non_empty = [p for p in parts if not p.empty]
+        empty = pd.DataFrame(columns=list(BASE_COLUMNS))
+        tables[name] = pd.concat(non_empty, ignore_index=True) if non_empty else empty
+    return tables, gaps
+
+
+def run_compliance(
+    *,
+    flow_name: str,
+    config_dir: str | None,
+    evidence_dir: str | None,
+    control_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """One whole run; returns the run summary as plain data (for the CLI, tests and artifacts)."""
+    logger = get_run_logger()
+    config = load_config(config_dir)
+    controls = select_controls(config, control_ids)
+    started = datetime.now(UTC)
+    root = evidence_root(evidence_dir)
+    run_id = new_run_id(started)
+    folder = RunFolder(root, run_id).create()
+    logger.info("run %s: %d controls, evidence in %s", run_id, len(controls), folder.path)
+
+    # 1. Collect: one task per (account, region, service), concurrently.
+    sessions = [open_account_task.submit(a, config.scope.global_region) for a in config.scope.accounts]
+    sessions = [s.result() for s in sessions]
+    needed = collectors_for({c.evidence_table for c in controls})
+    futures = []
+    for session in sessions:
+        for collector in needed:
+            regions = [config.scope.global_region] if collector.scope == "global" else config.scope.regions
+            futures.extend(collect_task.submit(collector, session, region, started) for region in regions)
+    tables, gaps = merge_tables([f.result() for f in futures])
+    owners_by_account = {s.account_id: s.owner for s in sessions}
+
+    # 2. Store the evidence snapshot, written once.
+    files: dict[str, str] = {}
+    for name in sorted(tables):
+        tables[name] = assign_owners(tables[name], owners_by_account, config.owners)
+        files[name] = folder.write_table(name, tables[name])
+    folder.write_json("evidence/gaps.json", [g.to_dict() for g in gaps])
+
+    # 3. Validate with Great Expectations, one suite per evidence table.
+    findings: list[Finding] = []
+    by_table: dict[str, list[Control]] = defaultdict(list)
+    for control in controls:
+        by_table[control.evidence_table].append(control)
+    for table, table_controls in sorted(by_table.items()):
+        frame = tables.get(table, pd.DataFrame(columns=list(BASE_COLUMNS)))
+        findings += validate_task(run_id, table, frame, table_controls, gaps, files.get(table, ""))
+    findings = fill_missing_owners(findings, owners_by_account, config)
+    outcome = apply_exceptions(findings, config.exceptions, started.date())
+    findings = outcome.findings
+
+    # 4. Write findings and seal the run.
+    ended = datetime.now(UTC)
+    summary = RunSummary(
+        run_id=run_id, flow=flow_name,
+        scope={"accounts": sorted(owners_by_account), "regions": config.scope.regions,
+               "controls": [c.id for c in controls]},
+        started_at=started, ended_at=ended, counts=count_by_status(findings), run_dir=str(folder.path),
+        flow_run_url=_flow_run_url(),
+    )
+    folder.write_json(FINDINGS_JSON, {"run": summary.to_dict(), "findings": [f.to_dict() for f in findings]})
+    folder.write_text(FINDINGS_CSV, findings_csv(findings))
+    folder.write_json("run.json", summary.to_dict())
+    seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()})
+
+    # 5. Notify owners, then publish what a person inspects in the UI.
+    digests = build_digests(findings, run_id, summary.flow_run_url)
+    delivery = deliver(digests, config.notify, config.owners, root)
+    artifacts.publish(summary, findings, controls)
+    logger.info("run %s finished: %s; %d digest(s) via %s", run_id, json.dumps(summary.counts), len(digests),
+                delivery.channel)
+    result = summary.to_dict()
+    result["notifications"] = {"digests": len(digests), "channel": delivery.channel,
+                               "outbox_file": delivery.outbox_file}
+    return result
+
+
+def run_name(kind: str) -> Callable[[], str]:
+    """Flow-run names carry the date and the scope, e.g. `nightly-2026-11-29-all-controls`."""
+
+    def name() -> str:
+        params = runtime.flow_run.parameters or {}
+        chosen = params.get("controls") or params.get("frameworks")
+        scope = "-".join(chosen)[:40] if chosen else "all-controls"
+        return f"{kind}-{datetime.now(UTC):%Y-%m-%d}-{scope}"
+
+    return name
+
+
+def _flow_run_url() -> str:
+    try:
+        return str(runtime.flow_run.ui_url or "")
+    except Exception:  # noqa: BLE001 - outside a flow run there is simply no URL
+        return ""

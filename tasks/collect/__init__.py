@@ -1,0 +1,40 @@
+"""Evidence collectors, one module per AWS service, and the one way to run any of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from complyflow.model import CollectorResult
+from tasks.aws import AccountSession
+from tasks.collect import cloudtrail, dynamodb, ec2, iam, kms, logs, rds, s3, sagemaker
+from tasks.collect.base import CollectContext, Collector
+
+COLLECTORS: tuple[Collector, ...] = tuple(
+    module.COLLECTOR for module in (iam, s3, ec2, rds, dynamodb, sagemaker, kms, logs, cloudtrail)
+)
+TABLE_SOURCES: dict[str, Collector] = {table: c for c in COLLECTORS for table in c.tables}
+
+
+def collectors_for(tables: set[str]) -> list[Collector]:
+    """The collectors needed to fill `tables`, in registry order."""
+    unknown = tables - set(TABLE_SOURCES)
+    if unknown:
+        raise KeyError(f"no collector fills evidence table(s): {', '.join(sorted(unknown))}")
+    return [c for c in COLLECTORS if set(c.tables) & tables]
+
+
+def run_collector(collector: Collector, account: AccountSession, region: str, as_of: datetime) -> CollectorResult:
+    """Run one collector; a failing call becomes an evidence gap for its whole scope, never an empty PASS.
+
+    Rows gathered before the failure are kept: they are true, and the scope gap says the list is partial.
+    """
+    ctx = CollectContext(account=account, region=region, service=collector.service,
+                         tables=collector.tables, as_of=as_of)
+    try:
+        collector.collect(ctx)
+    except (ClientError, BotoCoreError, TimeoutError, ValueError, KeyError) as exc:
+        operation = getattr(exc, "operation_name", None) or type(exc).__name__
+        ctx.gap(operation, exc)
+    return ctx.result()

@@ -1,0 +1,121 @@
+"""What every collector shares: its declaration, its context, and how rows and gaps are recorded.
+
+A collector turns AWS API answers into evidence rows. It knows nothing about controls: it records
+facts (a flag, an age in days, a key id) and, where an API call fails, an evidence gap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pandas as pd
+
+from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap
+from tasks.aws import AccountSession, error_code, error_message
+
+
+@dataclass
+class CollectContext:
+    """One (account, region, service) unit of collection."""
+
+    account: AccountSession
+    region: str
+    service: str
+    tables: tuple[str, ...]
+    as_of: datetime
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    gaps: list[EvidenceGap] = field(default_factory=list)
+
+    @property
+    def account_id(self) -> str:
+        return self.account.account_id
+
+    def client(self, service: str | None = None, region: str | None = None) -> Any:
+        return self.account.client(service or self.service, region or self.region)
+
+    def add(
+        self,
+        table: str,
+        *,
+        resource_arn: str,
+        resource_type: str,
+        resource_name: str,
+        resource_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        region: str | None = None,
+        **facts: Any,
+    ) -> None:
+        """Record one evidence row; `facts` are the table's own columns."""
+        self.rows.setdefault(table, []).append(
+            {
+                "account": self.account_id,
+                "region": region or self.region,
+                "resource_arn": resource_arn,
+                "resource_type": resource_type,
+                "resource_id": resource_id or resource_arn,
+                "resource_name": resource_name,
+                "tags": json.dumps(dict(tags or {}), sort_keys=True),
+                "owner": "",
+                **facts,
+            }
+        )
+
+    def gap(
+        self,
+        operation: str,
+        exc: Exception,
+        *,
+        resource_id: str | None = None,
+        tables: tuple[str, ...] | None = None,
+    ) -> None:
+        """Record evidence that could not be gathered; its controls will report ERROR."""
+        self.gaps.append(
+            EvidenceGap(
+                account=self.account_id,
+                region=self.region,
+                service=self.service,
+                tables=tables or self.tables,
+                operation=operation,
+                error_code=error_code(exc),
+                message=error_message(exc),
+                resource_id=resource_id,
+            )
+        )
+
+    def days_since(self, moment: datetime | None) -> int | None:
+        """Whole days between `moment` and the collection time (floor), None when unknown."""
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return (self.as_of - moment).days
+
+    def result(self) -> CollectorResult:
+        tables = {}
+        for name in self.tables:
+            rows = self.rows.get(name, [])
+            frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(BASE_COLUMNS))
+            tables[name] = frame
+        return CollectorResult(tables=tables, gaps=list(self.gaps))
+
+
+CollectFn = Callable[[CollectContext], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Collector:
+    """Declaration of one evidence source: its service, its scope and the tables it fills."""
+
+    service: str
+    scope: Literal["global", "regional"]
+    tables: tuple[str, ...]
+    collect: CollectFn
+    description: str = ""
+
+
+def tag_dict(tags: list[dict[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    return {t[key]: t.get(value, "") for t in tags or []}

@@ -1,0 +1,65 @@
+"""KMS keys: manager, state, spec and automatic rotation.
+
+Rotation status is asked only where AWS can answer it (customer-managed symmetric keys that are
+enabled or disabled); for the others the column stays empty and no control applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tasks.aws import paginate
+from tasks.collect.base import CollectContext, Collector, tag_dict
+
+TABLE = "kms_keys"
+ROTATABLE_STATES = ("Enabled", "Disabled")
+
+
+def _rotation(kms: Any, meta: dict[str, Any]) -> bool | None:
+    if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT":
+        return None
+    if meta.get("KeyState") not in ROTATABLE_STATES or meta.get("Origin", "AWS_KMS") != "AWS_KMS":
+        return None
+    return bool(kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"])
+
+
+def collect_kms(ctx: CollectContext) -> None:
+    kms = ctx.client()
+    for key in paginate(kms, "list_keys", "Keys"):
+        arn = key["KeyArn"]
+        try:
+            meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+        except ClientError as exc:
+            ctx.gap("DescribeKey", exc, resource_id=arn)
+            continue
+        facts: dict[str, Any] = {
+            "key_manager": meta.get("KeyManager", ""),
+            "key_state": meta.get("KeyState", ""),
+            "key_spec": meta.get("KeySpec", "SYMMETRIC_DEFAULT"),
+            "origin": meta.get("Origin", ""),
+            "rotation_enabled": None,
+        }
+        try:
+            facts["rotation_enabled"] = _rotation(kms, meta)
+        except ClientError as exc:
+            ctx.gap("GetKeyRotationStatus", exc, resource_id=arn)
+        tags: dict[str, str] = {}
+        if meta.get("KeyManager") == "CUSTOMER":  # AWS-managed keys carry no tags
+            try:
+                tags = tag_dict(paginate(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]),
+                                "TagKey", "TagValue")
+            except ClientError as exc:
+                ctx.gap("ListResourceTags", exc, resource_id=arn)
+        ctx.add(TABLE, resource_arn=arn, resource_type="AwsKmsKey", resource_name=meta.get("Description")
+                or key["KeyId"], tags=tags, **facts)
+
+
+COLLECTOR = Collector(
+    service="kms",
+    scope="regional",
+    tables=(TABLE,),
+    collect=collect_kms,
+    description="KMS key rotation",
+)

@@ -1,0 +1,38 @@
+"""CloudWatch Logs retention per log group (0 = never expire, as the console's "Never expire")."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from tasks.aws import paginate
+from tasks.collect.base import CollectContext, Collector
+
+TABLE = "log_groups"
+
+
+def log_group_arn(group: dict[str, str]) -> str:
+    """The log group's ARN without the trailing `:*` that `arn` carries."""
+    arn = group.get("logGroupArn") or group["arn"]
+    return arn[:-2] if arn.endswith(":*") else arn
+
+
+def collect_logs(ctx: CollectContext) -> None:
+    logs = ctx.client()
+    for group in paginate(logs, "describe_log_groups", "logGroups"):
+        arn = log_group_arn(group)
+        tags: dict[str, str] = {}
+        try:
+            tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
+        except ClientError as exc:
+            ctx.gap("ListTagsForResource", exc, resource_id=arn)
+        ctx.add(TABLE, resource_arn=arn, resource_type="AwsLogsLogGroup", resource_name=group["logGroupName"],
+                tags=tags, retention_days=int(group.get("retentionInDays") or 0))
+
+
+COLLECTOR = Collector(
+    service="logs",
+    scope="regional",
+    tables=(TABLE,),
+    collect=collect_logs,
+    description="CloudWatch Logs retention",
+)

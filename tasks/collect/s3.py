@@ -1,0 +1,127 @@
+"""S3 bucket encryption and TLS-only evidence.
+
+S3 has no batch form for bucket settings: one ListBuckets, then per bucket its encryption, policy
+and tags, each asked in the bucket's own region.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tasks.collect.base import CollectContext, Collector, tag_dict
+
+TABLE = "s3_buckets"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _list_buckets(s3: Any) -> list[dict[str, Any]]:
+    buckets: list[dict[str, Any]] = []
+    for page in s3.get_paginator("list_buckets").paginate():
+        buckets.extend(page.get("Buckets", []))
+    return buckets
+
+
+def _bucket_region(s3: Any, bucket: dict[str, Any]) -> str:
+    if bucket.get("BucketRegion"):
+        return str(bucket["BucketRegion"])
+    location = s3.get_bucket_location(Bucket=bucket["Name"]).get("LocationConstraint")
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
+
+
+def denies_insecure_transport(policy: dict[str, Any] | None) -> bool:
+    """True when the policy denies every request made without TLS (aws:SecureTransport = false)."""
+    if not policy:
+        return False
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if statement.get("Effect") != "Deny":
+            continue
+        principal = statement.get("Principal")
+        if principal not in ("*", {"AWS": "*"}):
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("*", "s3:*") for a in actions):
+            continue
+        for operator in ("Bool", "BoolIfExists"):
+            value = statement.get("Condition", {}).get(operator, {}).get("aws:SecureTransport")
+            if str(value).lower() in ("false", "['false']"):
+                return True
+    return False
+
+
+def _encryption(s3: Any, name: str) -> str:
+    """The default encryption algorithm, or "none" when the bucket has no default encryption."""
+    try:
+        rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError as exc:
+        if _code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
+            return "none"
+        raise
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm"):
+            return str(default["SSEAlgorithm"])
+    return "none"
+
+
+def _policy(s3: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+    except ClientError as exc:
+        if _code(exc) == "NoSuchBucketPolicy":
+            return None
+        raise
+
+
+def _tags(s3: Any, name: str) -> dict[str, str]:
+    try:
+        return tag_dict(s3.get_bucket_tagging(Bucket=name)["TagSet"])
+    except ClientError as exc:
+        if _code(exc) == "NoSuchTagSet":
+            return {}
+        raise
+
+
+def collect_s3(ctx: CollectContext) -> None:
+    s3 = ctx.client()
+    for bucket in _list_buckets(s3):
+        name = bucket["Name"]
+        arn = f"arn:aws:s3:::{name}"
+        try:
+            region = _bucket_region(s3, bucket)
+        except ClientError as exc:
+            ctx.gap("GetBucketLocation", exc, resource_id=arn)
+            region = ctx.region
+        regional = ctx.client(region=region)
+        facts: dict[str, Any] = {"default_encryption": None, "tls_only_policy": None}
+        tags: dict[str, str] = {}
+        try:
+            facts["default_encryption"] = _encryption(regional, name)
+        except ClientError as exc:
+            ctx.gap("GetBucketEncryption", exc, resource_id=arn)
+        try:
+            facts["tls_only_policy"] = denies_insecure_transport(_policy(regional, name))
+        except (ClientError, ValueError) as exc:
+            ctx.gap("GetBucketPolicy", exc, resource_id=arn)
+        try:
+            tags = _tags(regional, name)
+        except ClientError as exc:
+            ctx.gap("GetBucketTagging", exc, resource_id=arn)
+        ctx.add(TABLE, resource_arn=arn, resource_type="AwsS3Bucket", resource_name=name,
+                tags=tags, region=region, **facts)
+
+
+COLLECTOR = Collector(
+    service="s3",
+    scope="global",
+    tables=(TABLE,),
+    collect=collect_s3,
+    description="S3 default encryption, TLS-only bucket policy and tags",
+)

@@ -1,0 +1,56 @@
+"""The Prefect tasks of a compliance run; each wraps one plain step with its retries and timeout.
+
+Task-run names carry account, region and service so the Prefect UI reads like the estate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+
+from complyflow.config import AccountScope, Config, Control
+from complyflow.model import CollectorResult, EvidenceGap, Finding
+from tasks.aws import AccountSession, open_account
+from tasks.collect import run_collector
+from tasks.collect.base import Collector
+from tasks.validate import findings_for_table, new_context
+
+
+@task(name="open-account", task_run_name="open-account-{account.name}", retries=2, retry_delay_seconds=5,
+      timeout_seconds=120)
+def open_account_task(account: AccountScope, home_region: str) -> AccountSession:
+    return open_account(account, home_region)
+
+
+@task(name="collect", task_run_name="collect-{collector.service}-{account.account_id}-{region}",
+      timeout_seconds=1800)
+def collect_task(collector: Collector, account: AccountSession, region: str, as_of: datetime) -> CollectorResult:
+    """Collect one (account, region, service); AWS throttling is retried inside botocore (adaptive)."""
+    result = run_collector(collector, account, region, as_of)
+    rows = sum(len(frame) for frame in result.tables.values())
+    logger = get_run_logger()
+    logger.info("collected %s in %s/%s: %d rows, %d gaps", collector.service, account.account_id, region, rows,
+                len(result.gaps))
+    for gap in result.gaps:
+        logger.warning("evidence gap: %s %s in %s/%s: %s", gap.service, gap.operation, gap.account, gap.region,
+                       gap.error_code)
+    return result
+
+
+@task(name="validate", task_run_name="validate-{table}", timeout_seconds=1800)
+def validate_task(run_id: str, table: str, frame: pd.DataFrame, controls: list[Control], gaps: list[EvidenceGap],
+                  evidence_file: str, gx_dir: str | None = None) -> list[Finding]:
+    context = new_context(Path(gx_dir) if gx_dir else None)
+    findings = findings_for_table(context=context, run_id=run_id, table=table, frame=frame, controls=controls,
+                                  gaps=gaps, evidence_file=evidence_file)
+    get_run_logger().info("validated %s with Great Expectations: %d rows, %d findings", table, len(frame),
+                          len(findings))
+    return findings
+
+
+def account_owners(config: Config, sessions: list[AccountSession]) -> dict[str, Any]:
+    return {s.account_id: s.owner for s in sessions}
