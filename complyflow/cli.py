@@ -116,5 +116,8 @@ def controls(
     console.print(table)
 
 
+# --- commands contributed by other modules: one register(app) line each ---
+
+
 if __name__ == "__main__":
     app()

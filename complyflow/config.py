@@ -181,7 +181,7 @@ class Config(_Strict):
         return [c for c in self.controls if c.enabled]
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
@@ -200,7 +200,7 @@ def _describe(exc: ValidationError, entry: str | None = None) -> str:
     return prefix + "invalid\n" + "\n".join(lines)
 
 
-def _parse(model: type[_M], data: Any, path: Path, entry: str | None = None) -> _M:
+def parse_model(model: type[_M], data: Any, path: Path, entry: str | None = None) -> _M:
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
@@ -214,9 +214,9 @@ def load_controls(directory: Path) -> list[Control]:
     if not folder.is_dir():
         raise ConfigError(f"{folder}: controls folder not found")
     for path in sorted(folder.glob("*.yaml")):
-        data = _read_yaml(path)
+        data = read_yaml(path)
         entry = data.get("id") if isinstance(data, dict) else None
-        control = _parse(Control, data, path, entry or path.stem)
+        control = parse_model(Control, data, path, entry or path.stem)
         if control.id != path.stem:
             raise ConfigError(f"{path}: control id {control.id!r} must match the file name {path.stem!r}")
         controls.append(control)
@@ -226,7 +226,7 @@ def load_controls(directory: Path) -> list[Control]:
 
 
 def load_exceptions(path: Path, known_controls: set[str]) -> ExceptionsRegister:
-    data = _read_yaml(path) if path.exists() else {}
+    data = read_yaml(path) if path.exists() else {}
     data = data or {}
     entries = data.get("exceptions") or []
     if not isinstance(entries, list):
@@ -234,7 +234,7 @@ def load_exceptions(path: Path, known_controls: set[str]) -> ExceptionsRegister:
     parsed = []
     for index, raw in enumerate(entries):
         name = raw.get("id", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
-        entry = _parse(ExceptionEntry, raw, path, str(name))
+        entry = parse_model(ExceptionEntry, raw, path, str(name))
         if entry.control not in known_controls:
             raise ConfigError(f"{path}: entry {name!r}: field control: unknown control {entry.control!r}")
         if entry.expiry_date < entry.approval_date:
@@ -250,10 +250,10 @@ def load_config(directory: str | Path | None = None) -> Config:
     folder = Path(directory or os.environ.get("COMPLYFLOW_CONFIG_DIR") or DEFAULT_CONFIG_DIR).resolve()
     if not folder.is_dir():
         raise ConfigError(f"{folder}: config directory not found")
-    scope = _parse(Scope, _read_yaml(folder / "scope.yaml"), folder / "scope.yaml")
-    owners = _parse(Owners, _read_yaml(folder / "owners.yaml"), folder / "owners.yaml")
+    scope = parse_model(Scope, read_yaml(folder / "scope.yaml"), folder / "scope.yaml")
+    owners = parse_model(Owners, read_yaml(folder / "owners.yaml"), folder / "owners.yaml")
     notify_path = folder / "notify.yaml"
-    notify = _parse(NotifySettings, _read_yaml(notify_path) if notify_path.exists() else {}, notify_path)
+    notify = parse_model(NotifySettings, read_yaml(notify_path) if notify_path.exists() else {}, notify_path)
     controls = load_controls(folder)
     ids = [c.id for c in controls]
     if len(ids) != len(set(ids)):

@@ -1,18 +1,19 @@
 """The Prefect tasks of a compliance run; each wraps one plain step with its retries and timeout.
 
-Task-run names carry account, region and service so the Prefect UI reads like the estate.
+Task-run names carry account, region and service so the Prefect UI reads like the estate. Nothing is
+cached (`NO_CACHE`): compliance evidence must be gathered fresh on every run.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
-from complyflow.config import AccountScope, Config, Control
+from complyflow.config import AccountScope, Control
 from complyflow.model import CollectorResult, EvidenceGap, Finding
 from tasks.aws import AccountSession, open_account
 from tasks.collect import run_collector
@@ -21,13 +22,13 @@ from tasks.validate import findings_for_table, new_context
 
 
 @task(name="open-account", task_run_name="open-account-{account.name}", retries=2, retry_delay_seconds=5,
-      timeout_seconds=120)
+      timeout_seconds=120, cache_policy=NO_CACHE, persist_result=False)
 def open_account_task(account: AccountScope, home_region: str) -> AccountSession:
     return open_account(account, home_region)
 
 
 @task(name="collect", task_run_name="collect-{collector.service}-{account.account_id}-{region}",
-      timeout_seconds=1800)
+      timeout_seconds=1800, cache_policy=NO_CACHE, persist_result=False)
 def collect_task(collector: Collector, account: AccountSession, region: str, as_of: datetime) -> CollectorResult:
     """Collect one (account, region, service); AWS throttling is retried inside botocore (adaptive)."""
     result = run_collector(collector, account, region, as_of)
@@ -41,7 +42,8 @@ def collect_task(collector: Collector, account: AccountSession, region: str, as_
     return result
 
 
-@task(name="validate", task_run_name="validate-{table}", timeout_seconds=1800)
+@task(name="validate", task_run_name="validate-{table}", timeout_seconds=1800, cache_policy=NO_CACHE,
+      persist_result=False)
 def validate_task(run_id: str, table: str, frame: pd.DataFrame, controls: list[Control], gaps: list[EvidenceGap],
                   evidence_file: str, gx_dir: str | None = None) -> list[Finding]:
     context = new_context(Path(gx_dir) if gx_dir else None)
@@ -50,7 +52,3 @@ def validate_task(run_id: str, table: str, frame: pd.DataFrame, controls: list[C
     get_run_logger().info("validated %s with Great Expectations: %d rows, %d findings", table, len(frame),
                           len(findings))
     return findings
-
-
-def account_owners(config: Config, sessions: list[AccountSession]) -> dict[str, Any]:
-    return {s.account_id: s.owner for s in sessions}

@@ -112,6 +112,8 @@ def _value(value: Any) -> str:
         return "missing"
     if hasattr(value, "item"):
         value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # integer columns with gaps come back from pandas as floats
     return str(value)
 
 
