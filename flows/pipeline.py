@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from typing import Any
 import pandas as pd
 from prefect import get_run_logger, runtime
 
-from complyflow.config import Config, Control, load_config
+from complyflow.config import FRAMEWORKS, AccountScope, Config, Control, load_config
 from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap, Finding, RunSummary, count_by_status
 from tasks import artifacts
 from tasks.collect import collectors_for
@@ -24,14 +25,36 @@ from tasks.owners import assign_owners, fill_missing_owners
 from tasks.steps import collect_task, open_account_task, validate_task
 
 
-def select_controls(config: Config, control_ids: list[str] | None) -> list[Control]:
+def select_controls(
+    config: Config, control_ids: list[str] | None = None, frameworks: list[str] | None = None
+) -> list[Control]:
+    """Enabled controls, narrowed to the ids and/or frameworks asked for (a typo is an error, not a no-op)."""
     controls = config.enabled_controls
     if control_ids:
         unknown = set(control_ids) - {c.id for c in config.controls}
         if unknown:
             raise ValueError(f"unknown control id(s): {', '.join(sorted(unknown))}")
         controls = [c for c in controls if c.id in control_ids]
+    if frameworks:
+        unknown = set(frameworks) - set(FRAMEWORKS)
+        if unknown:
+            raise ValueError(f"unknown framework(s): {', '.join(sorted(unknown))}; known: {', '.join(FRAMEWORKS)}")
+        controls = [c for c in controls if any(c.frameworks.get(f) for f in frameworks)]  # type: ignore[call-overload]
+    if not controls:
+        raise ValueError("no enabled control matches the selection")
     return controls
+
+
+def select_accounts(config: Config, accounts: list[str] | None) -> list[AccountScope]:
+    """Accounts in scope, narrowed by name or id when asked."""
+    if not accounts:
+        return list(config.scope.accounts)
+    chosen = [a for a in config.scope.accounts if a.name in accounts or (a.id and a.id in accounts)]
+    known = {a.name for a in chosen} | {a.id for a in chosen if a.id}
+    unknown = set(accounts) - known
+    if unknown:
+        raise ValueError(f"account(s) not in scope.yaml: {', '.join(sorted(unknown))}")
+    return chosen
 
 
 def merge_tables(results: list[CollectorResult]) -> tuple[dict[str, pd.DataFrame], list[EvidenceGap]]:
@@ -55,11 +78,16 @@ def run_compliance(
     config_dir: str | None,
     evidence_dir: str | None,
     control_ids: list[str] | None = None,
+    frameworks: list[str] | None = None,
+    accounts: list[str] | None = None,
 ) -> dict[str, Any]:
     """One whole run; returns the run summary as plain data (for the CLI, tests and artifacts)."""
     logger = get_run_logger()
     config = load_config(config_dir)
-    controls = select_controls(config, control_ids)
+    controls = select_controls(config, control_ids, frameworks)
+    in_scope = select_accounts(config, accounts)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
     started = datetime.now(UTC)
     root = evidence_root(evidence_dir)
     run_id = new_run_id(started)
@@ -67,16 +95,20 @@ def run_compliance(
     logger.info("run %s: %d controls, evidence in %s", run_id, len(controls), folder.path)
 
     # 1. Collect: one task per (account, region, service), concurrently.
-    sessions = [open_account_task.submit(a, config.scope.global_region) for a in config.scope.accounts]
+    sessions = [open_account_task.submit(a, config.scope.global_region) for a in in_scope]
     sessions = [s.result() for s in sessions]
     needed = collectors_for({c.evidence_table for c in controls})
     futures = []
-    for session in sessions:
+    for index, session in enumerate(sessions):
         for collector in needed:
-            regions = [config.scope.global_region] if collector.scope == "global" else config.scope.regions
-            futures.extend(collect_task.submit(collector, session, region, started) for region in regions)
+            if collector.scope == "organization" and index > 0:
+                continue  # organisation-wide sources (registers, inventories) are read once per run
+            regions = config.scope.regions if collector.scope == "regional" else [config.scope.global_region]
+            futures.extend(collect_task.submit(collector, session, region, started, config.directory)
+                           for region in regions)
     tables, gaps = merge_tables([f.result() for f in futures])
     owners_by_account = {s.account_id: s.owner for s in sessions}
+    clock = _lap(timings, "collect", clock)
 
     # 2. Store the evidence snapshot, written once.
     files: dict[str, str] = {}
@@ -84,6 +116,7 @@ def run_compliance(
         tables[name] = assign_owners(tables[name], owners_by_account, config.owners)
         files[name] = folder.write_table(name, tables[name])
     folder.write_json("evidence/gaps.json", [g.to_dict() for g in gaps])
+    clock = _lap(timings, "store", clock)
 
     # 3. Validate with Great Expectations, one suite per evidence table.
     findings: list[Finding] = []
@@ -96,13 +129,14 @@ def run_compliance(
     findings = fill_missing_owners(findings, owners_by_account, config)
     outcome = apply_exceptions(findings, config.exceptions, started.date())
     findings = outcome.findings
+    clock = _lap(timings, "validate", clock)
 
     # 4. Write findings and seal the run.
     ended = datetime.now(UTC)
     summary = RunSummary(
         run_id=run_id, flow=flow_name,
         scope={"accounts": sorted(owners_by_account), "regions": config.scope.regions,
-               "controls": [c.id for c in controls]},
+               "controls": [c.id for c in controls], "frameworks": frameworks or []},
         started_at=started, ended_at=ended, counts=count_by_status(findings), run_dir=str(folder.path),
         flow_run_url=_flow_run_url(),
     )
@@ -111,16 +145,27 @@ def run_compliance(
     folder.write_json("run.json", summary.to_dict())
     seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()})
 
+    clock = _lap(timings, "report", clock)
+
     # 5. Notify owners, then publish what a person inspects in the UI.
     digests = build_digests(findings, run_id, summary.flow_run_url)
     delivery = deliver(digests, config.notify, config.owners, root)
+    clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
+    _lap(timings, "artifacts", clock)
     logger.info("run %s finished: %s; %d digest(s) via %s", run_id, json.dumps(summary.counts), len(digests),
                 delivery.channel)
     result = summary.to_dict()
+    result["timings"] = timings
     result["notifications"] = {"digests": len(digests), "channel": delivery.channel,
                                "outbox_file": delivery.outbox_file}
     return result
+
+
+def _lap(timings: dict[str, float], step: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[step] = round(now - since, 3)
+    return now
 
 
 def run_name(kind: str) -> Callable[[], str]:

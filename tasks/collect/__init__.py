@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,13 +26,15 @@ def collectors_for(tables: set[str]) -> list[Collector]:
     return [c for c in COLLECTORS if set(c.tables) & tables]
 
 
-def run_collector(collector: Collector, account: AccountSession, region: str, as_of: datetime) -> CollectorResult:
+def run_collector(
+    collector: Collector, account: AccountSession, region: str, as_of: datetime, config_dir: Path | None = None
+) -> CollectorResult:
     """Run one collector; a failing call becomes an evidence gap for its whole scope, never an empty PASS.
 
     Rows gathered before the failure are kept: they are true, and the scope gap says the list is partial.
     """
     ctx = CollectContext(account=account, region=region, service=collector.service,
-                         tables=collector.tables, as_of=as_of)
+                         tables=collector.tables, as_of=as_of, config_dir=config_dir)
     try:
         collector.collect(ctx)
     except (ClientError, BotoCoreError, TimeoutError, ValueError, KeyError) as exc:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -27,6 +28,7 @@ class CollectContext:
     service: str
     tables: tuple[str, ...]
     as_of: datetime
+    config_dir: Path | None = None  # for evidence sources kept as policy data (registers, inventories)
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     gaps: list[EvidenceGap] = field(default_factory=list)
 
@@ -111,7 +113,8 @@ class Collector:
     """Declaration of one evidence source: its service, its scope and the tables it fills."""
 
     service: str
-    scope: Literal["global", "regional"]
+    #: regional: once per (account, region); global: once per account; organization: once per run
+    scope: Literal["global", "regional", "organization"]
     tables: tuple[str, ...]
     collect: CollectFn
     description: str = ""
