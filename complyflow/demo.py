@@ -100,10 +100,6 @@ def seed_iam(users: tuple[UserSpec, ...] = DEMO_USERS) -> None:
                 iam.update_access_key(UserName=spec.name, AccessKeyId=key["AccessKeyId"], Status=status)
         if spec.admin:
             iam.attach_user_policy(UserName=spec.name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    iam.create_role(RoleName="ml-training", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                       "Action": "sts:AssumeRole"}]}), Tags=[{"Key": "owner", "Value": "ml-research"}])
 
 
 def age_credentials(users: tuple[UserSpec, ...], now: datetime, account: str = DEMO_ACCOUNT) -> None:
@@ -217,5 +213,9 @@ def seed_demo_estate(now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     seed_iam()
     age_credentials(DEMO_USERS, now)
+    _client("iam").create_role(RoleName="ml-training", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}]}), Tags=[{"Key": "owner", "Value": "ml-research"}])
     seed_encryption(now)
     seed_logging()
