@@ -4,34 +4,59 @@ For each evidence table, one GX suite is built from the catalog: per control, it
 control's applicability as a row condition) and a completeness check on the same column, because GX
 column-map expectations skip nulls and a missing value must never read as PASS. GX's failing row ids
 become FAIL findings, incomplete rows and evidence gaps become ERROR, the other applicable rows PASS.
+When GX cannot evaluate an expectation (a missing column, a broken `applies_when`), every applicable
+row of that control is ERROR: a verdict GX did not reach is never reported as PASS.
+
+The GX context is ephemeral by default and file-backed when a GX project directory is configured
+(argument, or `COMPLYFLOW_GX_DIR`). Suites, assets and validation definitions carry stable names (the
+table), so a file-backed project keeps one suite per table and a history of validation results keyed
+by the complyflow run id, instead of growing by one suite per run. Each run's Data Docs pages are
+rendered into the run's evidence folder (`build_data_docs`).
 """
 
 from __future__ import annotations
 
+import copy
+import html
 import logging
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
+from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+from great_expectations.render.renderer.site_builder import SiteBuilder
 
 from complyflow.config import Control, Rule
 from complyflow.model import EvidenceGap, Finding, Status
 
 ID_COLUMN = "resource_id"
+DATASOURCE = "complyflow-evidence"
+GX_DIR_ENV = "COMPLYFLOW_GX_DIR"
+DOCS_DIR = "gx-docs"  # relative to the run folder
 log = logging.getLogger(__name__)
 
 
 def new_context(project_dir: Path | None = None) -> Any:
-    """An ephemeral GX context, or a file-backed one when a project directory is configured."""
-    context = gx.get_context(mode="file", project_root_dir=str(project_dir)) if project_dir else gx.get_context(
-        mode="ephemeral"
-    )
+    """An ephemeral GX context, or a file-backed one when a project directory is configured.
+
+    `project_dir` wins; else `COMPLYFLOW_GX_DIR`; else ephemeral, so that a plain run leaves nothing
+    behind but its evidence folder. A file-backed project is not safe for concurrent writers: tables
+    are validated one after another.
+    """
+    configured = project_dir or (Path(os.environ[GX_DIR_ENV]) if os.environ.get(GX_DIR_ENV) else None)
+    if configured:
+        context = gx.get_context(mode="file", project_root_dir=str(configured))
+    else:
+        context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
@@ -78,43 +103,88 @@ class TableVerdicts:
     success: bool
 
 
+def _raised(exception_info: Any) -> str | None:
+    """GX's error message when an expectation could not be evaluated, else None.
+
+    GX 1.x reports metric failures as `{metric id: {raised_exception, exception_message, ...}}`;
+    older paths use the flat form. Both must count: a swallowed error would read as "no failing rows".
+    """
+    if not exception_info:
+        return None
+    entries = exception_info.values() if "raised_exception" not in exception_info else [exception_info]
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "GX error")
+    return None
+
+
+def _batch_definition(context: Any, table: str) -> Any:
+    """The whole-table batch of `table`, reused when it exists so a file-backed project keeps every table's asset."""
+    try:
+        source = context.data_sources.get(DATASOURCE)
+    except KeyError:
+        source = context.data_sources.add_pandas(DATASOURCE)
+    try:
+        asset = source.get_asset(table)
+    except LookupError:
+        asset = source.add_dataframe_asset(table)
+    try:
+        return asset.get_batch_definition(table)
+    except KeyError:
+        return asset.add_batch_definition_whole_dataframe(table)
+
+
 def run_suite(context: Any, table: str, frame: pd.DataFrame, controls: list[Control], run_id: str) -> TableVerdicts:
     """One GX validation of one evidence table against every control that reads it."""
-    source = context.data_sources.add_or_update_pandas(f"evidence-{run_id}")
-    asset = source.add_dataframe_asset(table)
-    batch = asset.add_batch_definition_whole_dataframe(f"{table}-{run_id}")
-    suite = context.suites.add(gx.ExpectationSuite(name=f"{table}-{run_id}"))
+    batch = _batch_definition(context, table)
+    suite = gx.ExpectationSuite(name=table, meta={"complyflow_run_id": run_id})
     for control in controls:
         for expectation in _expectations(control):
             suite.add_expectation(expectation)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{table}-{run_id}", data=batch, suite=suite)
+    suite = context.suites.add_or_update(suite)
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=table, data=batch, suite=suite)
     )
     result = definition.run(
         batch_parameters={"dataframe": frame},
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ID_COLUMN]},
+        run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
     )
     verdicts = TableVerdicts(failing={}, incomplete={}, errors={}, success=bool(result.success))
     for item in result.results:
         meta = item.expectation_config.meta or {}
         control_id, kind = meta["control_id"], meta["kind"]
-        if item.exception_info and item.exception_info.get("raised_exception"):
-            verdicts.errors[control_id] = str(item.exception_info.get("exception_message", "GX error"))[:300]
+        error = _raised(item.exception_info)
+        rows = item.result.get("unexpected_index_list") or []
+        ids = {str(row[ID_COLUMN]) for row in rows if isinstance(row, dict) and ID_COLUMN in row}
+        if error is None and not item.success and len(ids) < int(item.result.get("unexpected_count") or 1):
+            error = "GX reported unexpected rows it could not attribute to a resource"
+        if error is not None:
+            verdicts.errors.setdefault(control_id, error[:300])
             continue
-        ids = {str(row[ID_COLUMN]) for row in item.result.get("unexpected_index_list") or []}
         target = verdicts.failing if kind == "rule" else verdicts.incomplete
         target[control_id] = ids
     return verdicts
 
 
 def _value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "missing"
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # integer columns with gaps come back from pandas as floats
     return str(value)
+
+
+def _applicable_ids(frame: pd.DataFrame, control: Control) -> tuple[set[str], str | None]:
+    """Ids of the rows the control applies to; all rows and an error when `applies_when` cannot be evaluated."""
+    if not control.applies_when:
+        return set(frame[ID_COLUMN].astype(str)), None
+    try:
+        return set(frame.query(control.applies_when)[ID_COLUMN].astype(str)), None
+    except Exception as exc:  # noqa: BLE001 - any failure means applicability is unknown, reported as ERROR
+        return set(frame[ID_COLUMN].astype(str)), f"applies_when {control.applies_when!r} failed: {exc}"[:300]
 
 
 def findings_for_table(
@@ -151,11 +221,10 @@ def findings_for_table(
                 findings.append(_scope_error(run_id, control, gap, expected, evidence_file))
         if frame.empty or verdicts is None:
             continue
-        applicable = frame.query(control.applies_when) if control.applies_when else frame
-        applicable_ids = set(applicable[ID_COLUMN].astype(str))
+        applicable_ids, query_error = _applicable_ids(frame, control)
         failing = verdicts.failing.get(control.id, set())
         incomplete = verdicts.incomplete.get(control.id, set())
-        error = verdicts.errors.get(control.id)
+        error = query_error or verdicts.errors.get(control.id)
         for row in frame.to_dict("records"):
             rid = str(row[ID_COLUMN])
             value = row.get(control.rule.column)
@@ -185,3 +254,68 @@ def _scope_error(run_id: str, control: Control, gap: EvidenceGap, expected: str,
         expected=expected, evidence_file=evidence_file,
         message=f"evidence gap: {gap.operation} failed with {gap.error_code}: {gap.message}"[:500],
     )
+
+
+# --- Data Docs ------------------------------------------------------------------------------------
+
+
+def _escaped(value: Any) -> Any:
+    """Untrusted values with HTML escaped, recursively: Data Docs puts unexpected values in table cells raw."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
+
+
+def _prune_static(site_dir: Path) -> None:
+    """Drop the static files no page references.
+
+    GX copies about 4 MB of tutorial GIFs, logos and fonts into every site; the pages reference only the
+    favicon (styles are inline, scripts come from CDNs). Without pruning, every sealed run would carry them.
+    """
+    pages = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in site_dir.rglob("*.html"))
+    static = site_dir / "static"
+    for path in sorted(static.rglob("*"), reverse=True):
+        if path.is_file() and path.relative_to(site_dir).as_posix() not in pages:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def build_data_docs(context: Any, *, table: str, run_id: str, site_dir: Path) -> Path | None:
+    """Render this run's GX validation of `table` and its suite as Data Docs pages under `site_dir`.
+
+    Returns the validation page, or None when the table was not validated in this run (no rows).
+    The pages are rendered from a copy of the results in a throwaway context, with resource ids and
+    observed values HTML-escaped, so that a file-backed project keeps its results untouched. No index
+    page is built here: GX's index builder deletes pages it does not know, and each table has its own
+    context; `tasks.report.docs_index` writes the run's index once every table is rendered.
+    """
+    store = context.validation_results_store
+    keys = [k for k in store.list_keys()
+            if k.expectation_suite_identifier.name == table and k.run_id.run_name == run_id]
+    if not keys:
+        return None
+    key = max(keys, key=lambda k: k.run_id.run_time)
+    result = copy.deepcopy(store.get(key))
+    for item in result.results:
+        item.result = _escaped(dict(item.result or {}))
+    docs = gx.get_context(mode="ephemeral")
+    docs.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suite_key = ExpectationSuiteIdentifier(name=table)
+    docs.expectations_store.set(suite_key, context.expectations_store.get(context.expectations_store.get_key(
+        name=table, id=None)))
+    docs.validation_results_store.set(key, result)
+    site_dir.mkdir(parents=True, exist_ok=True)
+    builder = SiteBuilder(
+        data_context=docs, site_name="complyflow", show_how_to_buttons=False,
+        store_backend={"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+        site_index_builder={"class_name": "DefaultSiteIndexBuilder"},
+    )
+    builder.build(resource_identifiers=[key, suite_key], build_index=False)
+    _prune_static(site_dir)
+    page = builder.get_resource_url(resource_identifier=key, only_if_exists=True)
+    return Path(page.removeprefix("file://")) if page else None
