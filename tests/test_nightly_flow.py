@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 from moto import mock_aws
 
+from complyflow.config import load_iam_policy
 from complyflow.demo import seed_demo_estate
 from flows.nightly import nightly_compliance
+from tests.support.api_calls import allowed_actions, is_allowed, recorded_actions
 
 EXPECTED_FAILURES = {
     ("iam-user-console-mfa", "bob"),
@@ -37,11 +39,17 @@ EXPECTED_FAILURES = {
 }
 
 
+CALLED_ACTIONS: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     with mock_aws():
         seed_demo_estate()
-        yield nightly_compliance(evidence_dir=str(tmp_path_factory.mktemp("run") / "evidence"))
+        with recorded_actions() as actions:
+            result = nightly_compliance(evidence_dir=str(tmp_path_factory.mktemp("run") / "evidence"))
+        CALLED_ACTIONS[:] = actions
+        yield result
 
 
 def _findings(result: dict) -> list[dict]:
@@ -105,3 +113,18 @@ def test_outbox_digests_list_every_violation_for_its_owner(demo_run: dict) -> No
     }
     assert notified == EXPECTED_FAILURES
     assert set(digests) == {"data-eng", "ml-research", "platform-team"}
+
+
+def test_collectors_call_only_actions_the_shipped_read_only_policy_allows(demo_run: dict) -> None:
+    patterns = allowed_actions(load_iam_policy())
+    assert CALLED_ACTIONS, "the run made no AWS call"
+    not_allowed = sorted({a for a in CALLED_ACTIONS if not is_allowed(a, patterns)})
+    assert not_allowed == [], f"configs/iam-policy.json does not allow: {not_allowed}"
+
+
+def test_shipped_policy_is_read_only() -> None:
+    read_prefixes = ("Describe", "Get", "List", "GenerateCredentialReport")
+    for pattern in allowed_actions(load_iam_policy()):
+        service, action = pattern.split(":")
+        assert "*" not in action, pattern
+        assert action.startswith(read_prefixes), pattern

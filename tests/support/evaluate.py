@@ -10,7 +10,6 @@ from tasks.aws import open_account
 from tasks.collect import TABLE_SOURCES, run_collector
 from tasks.owners import assign_owners
 from tasks.validate import findings_for_table, new_context
-
 from tests.conftest import CONFIGS
 
 

@@ -1,0 +1,61 @@
+"""Record every AWS API call a piece of code makes, as IAM actions, to check the shipped policy."""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.client import BaseClient
+
+#: API operations whose IAM action is not `<service>:<OperationName>`.
+ACTION_OVERRIDES = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
+}
+#: Calls that need no IAM permission.
+UNAUTHORISED_OK = {("sts", "GetCallerIdentity")}
+
+
+def iam_action(client: BaseClient, operation: str) -> str | None:
+    prefix = client.meta.service_model.signing_name
+    if (prefix, operation) in UNAUTHORISED_OK:
+        return None
+    return ACTION_OVERRIDES.get((prefix, operation), f"{prefix}:{operation}")
+
+
+@contextmanager
+def recorded_actions() -> Iterator[list[str]]:
+    original = BaseClient._make_api_call
+    actions: list[str] = []
+    lock = threading.Lock()
+
+    def recording(self: BaseClient, name: str, params: dict) -> Any:
+        action = iam_action(self, name)
+        if action:
+            with lock:
+                actions.append(action)
+        return original(self, name, params)
+
+    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    try:
+        yield actions
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def allowed_actions(policy: dict[str, Any]) -> list[str]:
+    patterns: list[str] = []
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        patterns += [actions] if isinstance(actions, str) else actions
+    return patterns
+
+
+def is_allowed(action: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
