@@ -1,0 +1,57 @@
+"""Two accounts in one run: ambient credentials for one, STS AssumeRole (with external id) for the other."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from flows.nightly import nightly_compliance
+from tests.support.api_calls import recorded_actions
+from tests.support.faults import denied
+
+SECOND = "222222222222"
+ROLE = f"arn:aws:iam::{SECOND}:role/complyflow-read-only"
+
+
+def _second_account_session() -> boto3.Session:
+    creds = boto3.client("sts").assume_role(RoleArn=ROLE, RoleSessionName="seed", ExternalId="ext-123")["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"], region_name="us-east-1")
+
+
+@pytest.mark.usefixtures("aws", "prefect_harness")
+def test_two_accounts_via_assume_role_with_an_evidence_gap_in_one(config_dir: Path, tmp_path: Path) -> None:
+    (config_dir / "scope.yaml").write_text(yaml.safe_dump({
+        "global_region": "us-east-1",
+        "regions": ["us-east-1", "eu-west-1"],
+        "accounts": [
+            {"name": "main", "owner": "main-team"},
+            {"name": "second", "role_arn": ROLE, "external_id": "ext-123", "owner": "second-team"},
+        ],
+    }))
+    boto3.client("logs").create_log_group(logGroupName="/main/app")
+    second = _second_account_session()
+    second.client("logs", region_name="eu-west-1").create_log_group(logGroupName="/second/app")
+    second.client("s3").create_bucket(Bucket="second-account-bucket")
+    assert second.client("sts").get_caller_identity()["Account"] == SECOND
+
+    with recorded_actions() as actions, denied("DescribeLogGroups", "us-east-1"):
+        result = nightly_compliance(config_dir=str(config_dir), evidence_dir=str(tmp_path / "evidence"))
+
+    assert "sts:AssumeRole" in actions
+    assert set(result["scope"]["accounts"]) == {"123456789012", SECOND}
+    findings = json.loads((Path(result["run_dir"]) / "findings" / "findings.json").read_text())["findings"]
+    logs = {(f["account"], f["region"], f["resource_name"], f["status"], f["owner"])
+            for f in findings if f["control_id"] == "logs-retention-365"}
+    assert logs == {
+        ("123456789012", "us-east-1", "123456789012/us-east-1/logs", "ERROR", "main-team"),
+        (SECOND, "us-east-1", f"{SECOND}/us-east-1/logs", "ERROR", "second-team"),
+        (SECOND, "eu-west-1", "/second/app", "FAIL", "second-team"),
+    }
+    buckets = {(f["account"], f["resource_name"]) for f in findings if f["control_id"] == "s3-bucket-sse-kms"}
+    assert buckets == {(SECOND, "second-account-bucket")}
+    assert result["counts"]["ERROR"] == 2
