@@ -117,6 +117,9 @@ def controls(
 
 
 # --- commands contributed by other modules: one register(app) line each ---
+from complyflow.commands import report as _report_command  # noqa: E402
+
+_report_command.register(app)
 
 
 if __name__ == "__main__":

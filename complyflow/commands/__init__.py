@@ -1,0 +1,1 @@
+"""CLI commands contributed by modules; each exposes `register(app)`."""

@@ -1,0 +1,99 @@
+"""`complyflow report --since DATE`: posture trend per framework and per control over stored runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _since(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]--since {value!r} is not a date[/red]; write it as YYYY-MM-DD, e.g. 2026-11-01")
+        raise typer.Exit(2) from None
+
+
+def _trend_table(title: str, series: dict[str, list[float | None]], names: dict[str, str]) -> Table:
+    from tasks.report.trend import sparkline  # imported late: keeps `complyflow --help` fast
+
+    table = Table(title=title)
+    for column, justify in (("", "left"), ("runs", "right"), ("first", "right"), ("latest", "right"),
+                            ("change", "right"), ("lowest", "right"), ("trend", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for key, values in series.items():
+        scored = [v for v in values if v is not None]
+        first, last = (scored[0], scored[-1]) if scored else (None, None)
+        table.add_row(names.get(key, key), str(len(scored)), _pct(first), _pct(last),
+                      "–" if first is None or last is None else f"{last - first:+.1f}",
+                      _pct(min(scored) if scored else None), sparkline(values))
+    return table
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} %"
+
+
+def report(
+    since: Annotated[str, typer.Option("--since", help="First day of the period (YYYY-MM-DD), UTC.")],
+    evidence_dir: Annotated[str | None, typer.Option("--evidence-dir", help="Evidence root (default: "
+                                                     "COMPLYFLOW_EVIDENCE_DIR or ./evidence).")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report with "
+                                              "charts to this file.")] = None,
+    flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow (e.g. nightly).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Config directory, for control titles and "
+                                               "framework mappings.")] = None,
+) -> None:
+    """Posture trend per framework and per control over the sealed runs since DATE, read from stored findings."""
+    from complyflow.cli import _config_dir
+    from complyflow.config import ConfigError, load_config
+    from tasks.evidence import evidence_root
+    from tasks.report.html import render_trend_report
+    from tasks.report.posture import ALL, FRAMEWORK_LABELS, framework_mapping
+    from tasks.report.trend import load_trend
+
+    start = _since(since)
+    if start > datetime.now(UTC).date():
+        console.print(f"[red]--since {start} is in the future[/red]")
+        raise typer.Exit(2)
+    root = evidence_root(evidence_dir)
+    if not root.is_dir():
+        console.print(f"[red]evidence root {root} not found[/red]; pass --evidence-dir or set COMPLYFLOW_EVIDENCE_DIR")
+        raise typer.Exit(2)
+    try:
+        controls = load_config(_config_dir(config)).controls
+    except ConfigError as exc:
+        console.print(f"[red]configuration error[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+    trend = load_trend(root, framework_mapping(controls), since=start, flow=flow)
+    for run_id, why in trend.skipped:
+        console.print(f"[yellow]skipped run {run_id}: {why}[/yellow]")
+    if not trend.points:
+        console.print(f"no sealed runs since {start} in {root}" + (f" for flow {flow!r}" if flow else ""))
+    else:
+        flows = sorted({p.flow for p in trend.points})
+        console.print(f"{len(trend.points)} sealed run(s) since {start} in {root}: "
+                      f"{trend.points[0].started_at:%Y-%m-%d %H:%M} to {trend.points[-1].started_at:%Y-%m-%d %H:%M} "
+                      f"UTC; score = PASS / (PASS + FAIL + ERROR)")
+        if len(flows) > 1:
+            console.print(f"[yellow]runs of several flows ({', '.join(flows)}): framework scores compare runs of "
+                          f"different scope; use --flow to compare like with like[/yellow]")
+        labels = {ALL: "All controls", **FRAMEWORK_LABELS}
+        console.print(_trend_table("posture per framework", trend.series("frameworks"), labels))
+        console.print(_trend_table("posture per control", trend.series("controls"), {}))
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_trend_report(trend, controls, since=start), encoding="utf-8")
+        console.print(f"HTML report: [bold]{html.resolve()}[/bold]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `complyflow report` to the CLI."""
+    app.command("report")(report)
