@@ -208,9 +208,17 @@ def seed_logging() -> None:
                     EnableLogFileValidation=False)
 
 
+def _make_ids_deterministic() -> None:
+    """Seed moto's id generator so that KMS key ids (and so finding keys) repeat from one demo to the next."""
+    from moto.moto_api._internal import mock_random
+
+    mock_random.seed(2026)
+
+
 def seed_demo_estate(now: datetime | None = None) -> None:
     """Create the whole demo estate in the AWS that boto3 currently points at (the moto server)."""
     now = now or datetime.now(UTC)
+    _make_ids_deterministic()
     seed_iam()
     age_credentials(DEMO_USERS, now)
     _client("iam").create_role(RoleName="ml-training", AssumeRolePolicyDocument=json.dumps({

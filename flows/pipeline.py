@@ -15,6 +15,7 @@ from prefect import get_run_logger, runtime
 from complyflow.config import FRAMEWORKS, AccountScope, Config, Control, load_config
 from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap, Finding, RunSummary, count_by_status
 from tasks import artifacts
+from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
 from tasks.collect import collectors_for
 from tasks.evidence import RunFolder, evidence_root, new_run_id, seal
 from tasks.exceptions import apply_exceptions
@@ -142,6 +143,8 @@ def run_compliance(
     )
     folder.write_json(FINDINGS_JSON, {"run": summary.to_dict(), "findings": [f.to_dict() for f in findings]})
     folder.write_text(FINDINGS_CSV, findings_csv(findings))
+    if "iam_principals" in tables:
+        folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
     seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()})
 

@@ -128,3 +128,11 @@ def test_shipped_policy_is_read_only() -> None:
         service, action = pattern.split(":")
         assert "*" not in action, pattern
         assert action.startswith(read_prefixes), pattern
+
+
+def test_access_review_lists_every_principal_for_its_owner(demo_run: dict) -> None:
+    review = pd.read_csv(Path(demo_run["run_dir"]) / "reports" / "access-review.csv")
+    assert set(review["resource_name"]) == {"alice", "bob", "carol", "dave", "erin", "ml-training"}
+    dave = review.set_index("resource_name").loc["dave"]
+    assert (dave["owner"], bool(dave["is_admin"]), dave["admin_via"]) == ("platform-team", True, "attached policy")
+    assert list(review["owner"]) == sorted(review["owner"])
