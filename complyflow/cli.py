@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+# Offline by default: the embedded Prefect server must not phone home (a user can still opt in).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from typing import Annotated
 
 import typer
