@@ -44,10 +44,27 @@ class AccountScope(_Strict):
     owner: str | None = None
 
 
+class Execution(_Strict):
+    """Where collection runs: in the run's own flow, or as one deployment run per account on a work pool."""
+
+    mode: Literal["local", "deployments"] = "local"
+    collect_deployment: str = "collect-account/collect-account"
+    timeout_seconds: float = Field(default=3600, gt=0)
+
+
 class Scope(_Strict):
     accounts: list[AccountScope] = Field(min_length=1)
     regions: list[str] = Field(min_length=1)
     global_region: str = "us-east-1"
+    execution: Execution = Field(default_factory=Execution)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_account_names(cls, accounts: list[AccountScope]) -> list[AccountScope]:
+        names = [a.name for a in accounts]
+        if len(names) != len(set(names)):
+            raise ValueError("account names must be unique")
+        return accounts
 
     @field_validator("regions")
     @classmethod
@@ -61,12 +78,59 @@ class Scope(_Strict):
 # --- owners --------------------------------------------------------------------------------------
 
 
+#: Slack destinations as written in owners.yaml / notify.yaml.
+CHANNEL_RE = re.compile(r"#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{6,}")
+USER_RE = re.compile(r"[UW][A-Z0-9]{6,}")
+GROUP_RE = re.compile(r"S[A-Z0-9]{6,}")
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+class RouteTarget(_Strict):
+    """A Slack channel to post in, with an optional user or user group to mention there."""
+
+    channel: str
+    mention: str | None = None
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_is_postable(cls, value: str) -> str:
+        if not (CHANNEL_RE.fullmatch(value) or USER_RE.fullmatch(value)):
+            raise ValueError(f"{value!r} is not a channel (#name or C…/G… id) or a user id (U…/W…)")
+        return value
+
+    @field_validator("mention")
+    @classmethod
+    def _mention_is_user_or_group(cls, value: str | None) -> str | None:
+        if value is not None and not (USER_RE.fullmatch(value) or GROUP_RE.fullmatch(value)):
+            raise ValueError(f"{value!r} is neither a user id (U…/W…) nor a user group id (S…)")
+        return value
+
+
 class Owners(_Strict):
-    """How a finding finds its owner: resource tags first, then the account owner, then a fallback."""
+    """How a finding finds its owner, and where the owner hears about it in Slack.
+
+    Owner: resource tags first (`tag_keys`, in order), then the account owner, then `fallback_owner`.
+    Slack destination (`routes`, keyed by team name or e-mail): a channel (#name or C…/G… id), a user id
+    (U…/W…), an e-mail looked up with users.lookupByEmail, or {channel, mention} to ping a user group there.
+    """
 
     tag_keys: list[str] = Field(default_factory=lambda: ["owner"], min_length=1)
     fallback_owner: str
-    routes: dict[str, str] = Field(default_factory=dict)  # owner → Slack user id, group or #channel
+    routes: dict[str, str | RouteTarget] = Field(default_factory=dict)
+
+    @field_validator("routes")
+    @classmethod
+    def _routes_are_destinations(cls, routes: dict[str, str | RouteTarget]) -> dict[str, str | RouteTarget]:
+        for owner, target in routes.items():
+            if isinstance(target, RouteTarget):
+                continue
+            if GROUP_RE.fullmatch(target):
+                raise ValueError(f"{owner}: a user group ({target}) cannot receive messages; write "
+                                 f"{{channel: '#team-channel', mention: '{target}'}}")
+            if not (CHANNEL_RE.fullmatch(target) or USER_RE.fullmatch(target) or EMAIL_RE.fullmatch(target)):
+                raise ValueError(f"{owner}: {target!r} is not a channel (#name, C…/G… id), a user id (U…/W…) "
+                                 "or an e-mail")
+        return routes
 
 
 # --- controls ------------------------------------------------------------------------------------
@@ -153,10 +217,49 @@ class ExceptionsRegister(_Strict):
 
 
 class NotifySettings(_Strict):
-    slack_api_url: str = "https://slack.com/api/"
-    summary_channel: str = "#compliance"
-    outbox_file: str = "outbox.jsonl"  # relative to the evidence root
+    """Slack delivery, deduplication and the persistent outbox (`notify.yaml`).
+
+    Secrets never live here: the bot token comes from SLACK_BOT_TOKEN or the Prefect Secret block named
+    in `token_secret_block`, the incoming-webhook URL from SLACK_WEBHOOK_URL or `webhook_secret_block`.
+    """
+
+    delivery: Literal["auto", "bot", "webhook", "outbox"] = "auto"  # auto: bot token, else webhook, else outbox
+    slack_api_url: str = "https://slack.com/api/"  # SLACK_API_URL overrides it (proxy, test double)
+    token_secret_block: str | None = None
+    webhook_secret_block: str | None = None
+    summary_channel: str | None = "#compliance"  # per-run summary; null: none
+    fallback_channel: str = "#compliance"  # when no route, e-mail, control owner or account owner matches
+    outbox_file: str = "notify/outbox.jsonl"  # relative to the evidence root
+    state_file: str = "notify/state.json"  # relative to the evidence root
+    reminder_days: int = Field(default=7, ge=0)  # remind open violations this often; 0: never
+    email_lookup: bool = True  # users.lookupByEmail for owners that are e-mail addresses (bot mode)
+    email_cache_hours: int = Field(default=24, ge=0)
     max_items_per_control: int = Field(default=50, ge=1)
+    max_retries: int = Field(default=3, ge=0)  # per request, for 429, 5xx and connection errors
+    retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    timeout_seconds: int = Field(default=15, ge=1)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("summary_channel", "fallback_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not (CHANNEL_RE.fullmatch(value) or USER_RE.fullmatch(value)):
+            raise ValueError(f"{value!r} is not a channel (#name or C…/G… id) or a user id (U…/W…)")
+        return value
+
+    @field_validator("outbox_file", "state_file")
+    @classmethod
+    def _inside_root(cls, value: str) -> str:
+        path = Path(value)
+        if not value or path.is_absolute() or ".." in path.parts:
+            raise ValueError(f"{value!r} must be a relative path inside the evidence root")
+        return value
 
 
 # --- the whole configuration ---------------------------------------------------------------------

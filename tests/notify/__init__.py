@@ -1,0 +1,1 @@
+"""Tests of owner notifications (tasks/notify)."""
