@@ -12,8 +12,10 @@ from typing import Any
 import pandas as pd
 from prefect import get_run_logger, runtime
 
-from complyflow.config import FRAMEWORKS, AccountScope, Config, Control, load_config
-from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap, Finding, RunSummary, count_by_status
+from complyflow.config import Control, load_config
+from complyflow.model import BASE_COLUMNS, Finding, RunSummary, count_by_status
+from flows.collection import collect_fanned_out, collect_in_flow
+from flows.selection import select_accounts, select_controls
 from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
 from tasks.collect import collectors_for
@@ -23,54 +25,7 @@ from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, findings_csv
 from tasks.notify.deliver import deliver
 from tasks.notify.digest import build_digests
 from tasks.owners import assign_owners, fill_missing_owners
-from tasks.steps import collect_task, open_account_task, validate_task
-
-
-def select_controls(
-    config: Config, control_ids: list[str] | None = None, frameworks: list[str] | None = None
-) -> list[Control]:
-    """Enabled controls, narrowed to the ids and/or frameworks asked for (a typo is an error, not a no-op)."""
-    controls = config.enabled_controls
-    if control_ids:
-        unknown = set(control_ids) - {c.id for c in config.controls}
-        if unknown:
-            raise ValueError(f"unknown control id(s): {', '.join(sorted(unknown))}")
-        controls = [c for c in controls if c.id in control_ids]
-    if frameworks:
-        unknown = set(frameworks) - set(FRAMEWORKS)
-        if unknown:
-            raise ValueError(f"unknown framework(s): {', '.join(sorted(unknown))}; known: {', '.join(FRAMEWORKS)}")
-        controls = [c for c in controls if any(c.frameworks.get(f) for f in frameworks)]  # type: ignore[call-overload]
-    if not controls:
-        raise ValueError("no enabled control matches the selection")
-    return controls
-
-
-def select_accounts(config: Config, accounts: list[str] | None) -> list[AccountScope]:
-    """Accounts in scope, narrowed by name or id when asked."""
-    if not accounts:
-        return list(config.scope.accounts)
-    chosen = [a for a in config.scope.accounts if a.name in accounts or (a.id and a.id in accounts)]
-    known = {a.name for a in chosen} | {a.id for a in chosen if a.id}
-    unknown = set(accounts) - known
-    if unknown:
-        raise ValueError(f"account(s) not in scope.yaml: {', '.join(sorted(unknown))}")
-    return chosen
-
-
-def merge_tables(results: list[CollectorResult]) -> tuple[dict[str, pd.DataFrame], list[EvidenceGap]]:
-    frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    gaps: list[EvidenceGap] = []
-    for result in results:
-        gaps.extend(result.gaps)
-        for name, frame in result.tables.items():
-            frames[name].append(frame)
-    tables = {}
-    for name, parts in frames.items():
-        non_empty = [p for p in parts if not p.empty]
-        empty = pd.DataFrame(columns=list(BASE_COLUMNS))
-        tables[name] = pd.concat(non_empty, ignore_index=True) if non_empty else empty
-    return tables, gaps
+from tasks.steps import validate_task
 
 
 def run_compliance(
@@ -95,20 +50,15 @@ def run_compliance(
     folder = RunFolder(root, run_id).create()
     logger.info("run %s: %d controls, evidence in %s", run_id, len(controls), folder.path)
 
-    # 1. Collect: one task per (account, region, service), concurrently.
-    sessions = [open_account_task.submit(a, config.scope.global_region) for a in in_scope]
-    sessions = [s.result() for s in sessions]
+    # 1. Collect: one task per (account, region, service), here or fanned out per account.
     needed = collectors_for({c.evidence_table for c in controls})
-    futures = []
-    for index, session in enumerate(sessions):
-        for collector in needed:
-            if collector.scope == "organization" and index > 0:
-                continue  # organisation-wide sources (registers, inventories) are read once per run
-            regions = config.scope.regions if collector.scope == "regional" else [config.scope.global_region]
-            futures.extend(collect_task.submit(collector, session, region, started, config.directory)
-                           for region in regions)
-    tables, gaps = merge_tables([f.result() for f in futures])
-    owners_by_account = {s.account_id: s.owner for s in sessions}
+    execution = config.scope.execution
+    if execution.mode == "deployments":
+        collected = collect_fanned_out(config, in_scope, needed, started, run_id=run_id, root=root,
+                                       deployment=execution.collect_deployment, timeout_s=execution.timeout_seconds)
+    else:
+        collected = collect_in_flow(config, in_scope, needed, started)
+    tables, gaps, owners_by_account = collected.tables, collected.gaps, collected.account_owners
     clock = _lap(timings, "collect", clock)
 
     # 2. Store the evidence snapshot, written once.
