@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 
 from tasks.vendors.register import Answer, ParsedRow
+from tasks.vendors.sources import first_line
 
 COLUMNS = ("question", "answer")
 
@@ -27,10 +28,8 @@ def merge_answer_file(parsed: ParsedRow, folder: Path, shown: str, question_ids:
     if tuple(reader.fieldnames or ()) != COLUMNS:
         parsed.errors.append(f"{label} line 1: header must be exactly {','.join(COLUMNS)}")
     else:
-        start = 2
         for record in reader:
-            where = f"{label} line {start}"
-            start = reader.line_num + 1
+            where = f"{label} line {first_line(reader.line_num, record)}"
             question = (record.get("question") or "").strip()
             text = (record.get("answer") or "").strip()
             if question not in question_ids:

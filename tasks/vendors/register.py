@@ -64,7 +64,7 @@ def _prefixes(name: str) -> list[str]:
 
 @dataclass(frozen=True)
 class RawRow:
-    data: dict[str, Any]
+    data: Any  # a mapping when well-formed; anything else is reported as a row error
     location: Location
 
 
@@ -144,22 +144,25 @@ class ParsedRow:
     """A register row after validation: a record, or the errors that keep it from being one."""
 
     location: Location
-    raw: dict[str, Any]
+    raw: Any
     record: VendorRecord | None = None
     errors: list[str] = field(default_factory=list)
     answers: dict[str, Answer] = field(default_factory=dict)
 
+    def _raw(self, name: str) -> str:
+        value = self.raw.get(name) if isinstance(self.raw, Mapping) else None
+        return value.strip() if isinstance(value, str) else ""
+
     @property
     def name(self) -> str:
-        vendor = self.raw.get("vendor")
-        return str(vendor).strip() if isinstance(vendor, str) and vendor.strip() else f"row at {self.location.at()}"
+        return self._raw("vendor") or f"row at {self.location.at()}"
 
     @property
     def key(self) -> str:
         if self.record is not None:
             return self.record.key
-        raw_id = self.raw.get("id")
-        return slug(str(raw_id or self.raw.get("vendor") or "")) or "unnamed"
+        fallback = f"line-{self.location.line}" if self.location.line else "unnamed"
+        return slug(self._raw("id") or self._raw("vendor")) or fallback
 
     def error(self, name: str | None, message: str) -> None:
         where = self.location.at(name)
@@ -180,6 +183,8 @@ def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required"
+    if kind in ("model_type", "dict_type"):
+        return f"expected a mapping of field: value, got {error.get('input')!r}"
     if kind == "extra_forbidden":
         return f"unknown field (known fields: {', '.join(KNOWN_FIELDS)})"
     message = str(error["msg"]).removeprefix("Value error, ")

@@ -106,11 +106,15 @@ def csv_rows(text: str, source: str) -> list[RawRow]:
     """Rows of a CSV with a header; empty cells are absent values, `answers.<id>` columns are answers."""
     reader = csv.DictReader(io.StringIO(text), restkey="extra_cells")
     rows = []
-    start = 2  # line 1 is the header
     for record in reader:
-        rows.append(RawRow(fold_answers(record), Location(source, line=start)))
-        start = reader.line_num + 1
+        rows.append(RawRow(fold_answers(record), Location(source, line=first_line(reader.line_num, record))))
     return rows
+
+
+def first_line(last_line: int, record: dict[str, Any]) -> int:
+    """The line a row starts on: the reader's line count, less the line breaks inside quoted cells."""
+    cells = [v for value in record.values() for v in (value if isinstance(value, list) else [value])]
+    return last_line - sum(str(cell).count("\n") for cell in cells if cell)
 
 
 def fold_answers(record: dict[str, Any]) -> dict[str, Any]:
