@@ -9,12 +9,15 @@ import boto3
 import pytest
 import yaml
 
+from complyflow.config import load_config
 from flows.nightly import nightly_compliance
+from tasks.collect import TABLE_SOURCES
 from tests.support.api_calls import recorded_actions
 from tests.support.faults import denied
 
 SECOND = "222222222222"
 ROLE = f"arn:aws:iam::{SECOND}:role/complyflow-read-only"
+THIRD_ROLE = "arn:aws:iam::333333333333:role/complyflow-read-only"
 
 
 def _second_account_session() -> boto3.Session:
@@ -31,6 +34,7 @@ def test_two_accounts_via_assume_role_with_an_evidence_gap_in_one(config_dir: Pa
         "accounts": [
             {"name": "main", "owner": "main-team"},
             {"name": "second", "role_arn": ROLE, "external_id": "ext-123", "owner": "second-team"},
+            {"name": "third", "id": "333333333333", "role_arn": THIRD_ROLE, "owner": "third-team"},
         ],
     }))
     boto3.client("logs").create_log_group(logGroupName="/main/app")
@@ -39,12 +43,20 @@ def test_two_accounts_via_assume_role_with_an_evidence_gap_in_one(config_dir: Pa
     second.client("s3").create_bucket(Bucket="second-account-bucket")
     assert second.client("sts").get_caller_identity()["Account"] == SECOND
 
-    with recorded_actions() as actions, denied("DescribeLogGroups", "us-east-1"):
+    third_denied = denied("AssumeRole", when=lambda params: params["RoleArn"] == THIRD_ROLE)
+    with recorded_actions() as actions, denied("DescribeLogGroups", "us-east-1"), third_denied:
         result = nightly_compliance(config_dir=str(config_dir), evidence_dir=str(tmp_path / "evidence"))
 
     assert "sts:AssumeRole" in actions
-    assert set(result["scope"]["accounts"]) == {"123456789012", SECOND}
-    findings = json.loads((Path(result["run_dir"]) / "findings" / "findings.json").read_text())["findings"]
+    assert set(result["scope"]["accounts"]) == {"123456789012", SECOND, "333333333333"}
+    all_findings = json.loads((Path(result["run_dir"]) / "findings" / "findings.json").read_text())["findings"]
+    third = [f for f in all_findings if f["account"] == "333333333333"]
+    controls = load_config(config_dir).controls
+    per_account = {c.id for c in controls if TABLE_SOURCES[c.evidence_table].scope != "organization"}
+    assert {f["control_id"] for f in third} == per_account
+    assert {(f["status"], f["owner"]) for f in third} == {("ERROR", "third-team")}
+    assert all("sts:AssumeRole failed with AccessDenied" in f["message"] for f in third)
+    findings = [f for f in all_findings if f["account"] != "333333333333"]
     logs = {(f["account"], f["region"], f["resource_name"], f["status"], f["owner"])
             for f in findings if f["control_id"] == "logs-retention-365"}
     assert logs == {
@@ -54,4 +66,4 @@ def test_two_accounts_via_assume_role_with_an_evidence_gap_in_one(config_dir: Pa
     }
     buckets = {(f["account"], f["resource_name"]) for f in findings if f["control_id"] == "s3-bucket-sse-kms"}
     assert buckets == {(SECOND, "second-account-bucket")}
-    assert result["counts"]["ERROR"] == 2
+    assert result["counts"]["ERROR"] == 2 + len(third)
