@@ -124,6 +124,18 @@ from complyflow.commands import report as _report_command  # noqa: E402
 
 _report_command.register(app)
 
+from complyflow.commands import audit_pack as _audit_pack_command  # noqa: E402
+from complyflow.commands import serve as _serve_command  # noqa: E402
+from complyflow.commands import verify as _verify_command  # noqa: E402
+
+_serve_command.register(app)
+_verify_command.register(app)
+_audit_pack_command.register(app)
+
+from complyflow.commands import notify as _notify_command  # noqa: E402
+
+_notify_command.register(app)
+
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,67 @@
+"""`complyflow serve`: every flow with its schedule in one process; `complyflow demo-estate` for trying it out."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def serve(
+    config: Annotated[str | None, typer.Option("--config", help="Config directory (default: ./configs or "
+                                               "COMPLYFLOW_CONFIG_DIR).")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Serve only this deployment (repeatable).")]
+    = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many runs at once.")] = None,
+    demo_estate: Annotated[bool, typer.Option("--demo-estate", help="Point the flows at a demo AWS estate "
+                                              "(moto on 127.0.0.1) started in this process.")] = False,
+) -> None:
+    """Serve all flows with their schedules (configs/deployments.yaml) until Ctrl-C; no work pool needed."""
+    from complyflow.cli import _config_dir
+    from complyflow.config import ConfigError
+    from complyflow.deploy_config import load_deployments_config
+    from flows.serve import build_deployments
+
+    config = _config_dir(config)
+    try:
+        deployments = build_deployments(load_deployments_config(config), only)
+    except (ConfigError, ValueError, RuntimeError) as exc:
+        console.print(f"[red]cannot serve:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    from prefect import serve as prefect_serve
+
+    if not demo_estate:
+        prefect_serve(*deployments, limit=limit)
+        return
+    from complyflow.demo import moto_server, seed_demo_estate
+
+    with moto_server() as endpoint:
+        seed_demo_estate()
+        console.print(f"[green]✓[/green] demo AWS estate at {endpoint}; flow runs of this process use it")
+        prefect_serve(*deployments, limit=limit)
+
+
+def demo_estate() -> None:
+    """Run the demo AWS estate (moto on 127.0.0.1, seeded) until Ctrl-C, for a worker to collect from."""
+    from complyflow.demo import FAKE_CREDENTIALS, moto_server, seed_demo_estate
+
+    with moto_server() as endpoint:
+        seed_demo_estate()
+        console.print(f"[green]✓[/green] demo AWS estate at {endpoint}. Start the worker with this environment:")
+        exports = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
+        console.print("\n".join(f"export {k}={v}" for k, v in exports.items()), highlight=False, soft_wrap=True)
+        console.print("Ctrl-C stops it.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("demo estate stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("demo-estate")(demo_estate)
