@@ -124,6 +124,10 @@ from complyflow.commands import report as _report_command  # noqa: E402
 
 _report_command.register(app)
 
+from complyflow.commands import notify as _notify_command  # noqa: E402
+
+_notify_command.register(app)
+
 from complyflow.commands import audit_pack as _audit_pack_command  # noqa: E402
 from complyflow.commands import serve as _serve_command  # noqa: E402
 from complyflow.commands import verify as _verify_command  # noqa: E402

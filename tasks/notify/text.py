@@ -59,6 +59,10 @@ def link(url: str, label: str) -> str:
     return f"<{escape(target)}|{label}>"
 
 
+_LOOKALIKES = str.maketrans({"<": "‹", ">": "›", "&": "＆"})
+
+
 def plain(text: object, limit: int) -> str:
-    """Text for a plain_text element (headers): no mrkdwn is parsed there, but length still counts."""
-    return flatten(text, limit)
+    """Text for a plain_text element (headers). Entities are not decoded there, so escaping would show
+    `&lt;`; look-alike characters keep `<!here>` inert and readable instead."""
+    return flatten(str(text).translate(_LOOKALIKES), limit)
