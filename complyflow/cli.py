@@ -136,10 +136,6 @@ _serve_command.register(app)
 _verify_command.register(app)
 _audit_pack_command.register(app)
 
-from complyflow.commands import notify as _notify_command  # noqa: E402
-
-_notify_command.register(app)
-
 
 if __name__ == "__main__":
     app()
