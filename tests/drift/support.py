@@ -17,6 +17,7 @@ from tasks.owners import assign_owners
 from tasks.validate import findings_for_table, new_context
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+ACCOUNT_OWNER = "account-owner"
 MODEL_CONTROLS = ("model-inventory-registered", "model-inventory-complete", "model-drift-report-fresh",
                   "model-drift-within-threshold", "model-quality-above-floor")
 
@@ -32,7 +33,7 @@ def model_configs(target: Path) -> Path:
 
 def collect(collector: Collector, config_dir: Path, regions: tuple[str, ...] = ("us-east-1",),
             as_of: datetime | None = None) -> CollectorResult:
-    session = open_account(AccountScope(name="test", owner="account-owner"), "us-east-1")
+    session = open_account(AccountScope(name="test", owner=ACCOUNT_OWNER), "us-east-1")
     results = [run_collector(collector, session, region, as_of or datetime.now(UTC), config_dir) for region in
                (regions if collector.scope == "regional" else ("us-east-1",))]
     merged = CollectorResult()
@@ -48,7 +49,9 @@ def evaluate(control_id: str, config_dir: Path, result: CollectorResult) -> list
     """Findings of one catalog control on collected evidence, decided by GX as in the flow."""
     config = load_config(config_dir)
     control = config.control(control_id)
-    frame = assign_owners(result.tables[control.evidence_table], {}, config.owners)
+    frame = result.tables[control.evidence_table]
+    accounts = {str(a): ACCOUNT_OWNER for a in frame.get("account", [])}
+    frame = assign_owners(frame, accounts, config.owners)
     return findings_for_table(context=new_context(), run_id="test", table=control.evidence_table, frame=frame,
                               controls=[control], gaps=result.gaps, evidence_file="evidence/test.parquet")
 
