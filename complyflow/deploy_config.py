@@ -32,6 +32,7 @@ ENTRYPOINTS: dict[str, str] = {
     "pre-audit": "flows/pre_audit.py:pre_audit",
     "drift-monitoring": "flows/drift.py:drift_monitoring",
     "vendor-reviews": "flows/vendors.py:vendor_reviews",
+    "collect-account": "flows/collect_account.py:collect_account",  # scope.yaml execution.mode: deployments
 }
 
 

@@ -23,7 +23,7 @@ def test_prefect_yaml_deployments_schedules_and_pool() -> None:
     document = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
     config = load_deployments_config()
     by_name = {d["name"]: d for d in document["deployments"]}
-    assert set(by_name) == {"nightly-compliance", "pre-audit", "drift-monitoring", "vendor-reviews"}
+    assert set(by_name) == {"nightly-compliance", "pre-audit", "drift-monitoring", "vendor-reviews", "collect-account"}
     for name, deployment in by_name.items():
         assert deployment["entrypoint"] == ENTRYPOINTS[name]
         assert deployment["work_pool"]["name"] == "complyflow"
