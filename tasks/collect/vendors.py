@@ -15,7 +15,7 @@ from typing import Any
 
 from complyflow.config import DEFAULT_CONFIG_DIR
 from tasks.collect.base import CollectContext, Collector
-from tasks.vendors.answers import merge_answer_file
+from tasks.vendors.answers import check_answer_folder, merge_answer_file
 from tasks.vendors.fields import slug
 from tasks.vendors.questionnaire import Questionnaire, load_questionnaire
 from tasks.vendors.register import ParsedRow, VendorRecord, parse_row
@@ -57,6 +57,7 @@ def collect_vendors(ctx: CollectContext) -> None:
     ]
     if settings.source.answers_dir:
         folder = config_dir / settings.source.answers_dir
+        check_answer_folder(folder, shown_path(folder, config_dir), {row.key for row in parsed})
         for row in parsed:
             merge_answer_file(row, folder, shown_path(folder, config_dir), questionnaire.ids)
     for row, resource_key in zip(parsed, _resource_keys(parsed), strict=True):

@@ -10,10 +10,21 @@ import csv
 import io
 from pathlib import Path
 
+from complyflow.config import ConfigError
 from tasks.vendors.register import Answer, ParsedRow
 from tasks.vendors.sources import first_line
 
 COLUMNS = ("question", "answer")
+
+
+def check_answer_folder(folder: Path, shown: str, vendor_ids: set[str]) -> None:
+    """The folder exists and every file in it names a vendor: a misnamed file would hide its answers."""
+    if not folder.is_dir():
+        raise ConfigError(f"{shown}: answers_dir not found (source.answers_dir in vendors.yaml)")
+    orphans = sorted(p.name for p in folder.iterdir() if p.is_file() and p.stem not in vendor_ids)
+    if orphans:
+        raise ConfigError(f"{shown}: answer file(s) {', '.join(orphans)} match no vendor id in the register "
+                          f"(known: {', '.join(sorted(vendor_ids))}); name each file <vendor id>.csv")
 
 
 def merge_answer_file(parsed: ParsedRow, folder: Path, shown: str, question_ids: set[str]) -> None:

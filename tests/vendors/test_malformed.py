@@ -133,3 +133,14 @@ def test_answer_files_add_to_the_register_and_conflicts_are_errors(vendor_config
     answer_rows = result.tables["vendor_answers"].set_index("resource_id")
     assert answer_rows.loc["vendor:from-file/question:trains_on_customer_data", "answer_location"] == (
         "configs/vendor-answers/from-file.csv line 2")
+
+
+def test_a_misnamed_answer_file_or_folder_is_an_error_not_ignored(vendor_config: Callable[..., Path]) -> None:
+    folder = vendor_config([vendor("Acme")], source={"kind": "inline", "answers_dir": "vendor-answers"})
+    assert "configs/vendor-answers: answers_dir not found" in collect(folder).gaps[0].message
+    (folder / "vendor-answers").mkdir()
+    (folder / "vendor-answers" / "acme-corp.csv").write_text("question,answer\nencryption_at_rest,no\n")
+    result = collect(folder)
+    assert [g.resource_id for g in result.gaps] == [None]
+    assert result.gaps[0].message == ("configs/vendor-answers: answer file(s) acme-corp.csv match no vendor id in "
+                                      "the register (known: acme); name each file <vendor id>.csv")
