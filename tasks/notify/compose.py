@@ -64,7 +64,7 @@ def _counts(items: list[Item]) -> str:
 
 def _foot(run: RunInfo, items: list[Item]) -> list[Block]:
     route = items[0].route.via if items else ""
-    run_ref = link(run.flow_run_url, "flow run") if run.flow_run_url else "flow run link unavailable"
+    run_ref = link(run.flow_run_url, "flow run", missing="no flow-run link (set PREFECT_UI_URL)")
     return [context(f"complyflow run {code(run.run_id, 60)} · {run_ref}",
                     f"routed by {safe(route, 120)}" if route else "")]
 

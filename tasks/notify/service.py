@@ -18,14 +18,14 @@ from complyflow.model import Finding, RunSummary
 from tasks.notify.blocks import as_text
 from tasks.notify.changes import NOTIFIED, Change, classify, run_scope
 from tasks.notify.compose import MessageIds, RunInfo, compose, digest_count
-from tasks.notify.credentials import Credentials, resolve
+from tasks.notify.credentials import resolve
 from tasks.notify.delivery import Deliverer, DeliveryReport
 from tasks.notify.directory import EmailDirectory
 from tasks.notify.outbox import Outbox, Pending, exclusive
-from tasks.notify.routing import Router, account_owners
-from tasks.notify.state import load_state
+from tasks.notify.routing import Route, Router, account_owners
+from tasks.notify.state import NotifyState, load_state
 from tasks.notify.summary import summary_message
-from tasks.notify.transport import BotTransport, open_transport
+from tasks.notify.transport import BotTransport, WebhookTransport, open_transport
 
 
 class NotifyError(RuntimeError):
@@ -61,11 +61,11 @@ def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger(__name__)
 
 
-def _channel(settings: NotifySettings, credentials: Credentials, transport: object | None) -> str:
+def _channel(settings: NotifySettings, transport: BotTransport | WebhookTransport | None) -> str:
     """How messages are queued: by what will send them. A configured but unusable credential keeps
     messages pending (for a flush once it is fixed) rather than downgrading silently to the outbox."""
     if transport is not None:
-        return str(transport.kind)  # type: ignore[attr-defined]
+        return transport.kind
     if settings.delivery == "bot" or (settings.delivery == "auto" and settings.token_secret_block):
         return "slack"
     if settings.delivery == "webhook" or (settings.delivery == "auto" and settings.webhook_secret_block):
@@ -76,6 +76,41 @@ def _channel(settings: NotifySettings, credentials: Credentials, transport: obje
 def _missing_credentials(channel: str) -> str:
     what = {"slack": "SLACK_BOT_TOKEN or token_secret_block"}.get(channel, "SLACK_WEBHOOK_URL or webhook_secret_block")
     return f"no usable Slack credentials for {channel} delivery: set {what}; messages stay pending"
+
+
+def _routes(findings: list[Finding], controls: list[Control], config: Config, state: NotifyState,
+            transport: BotTransport | WebhookTransport | None, now: datetime,
+            account_owners_by_id: dict[str, str] | None) -> tuple[EmailDirectory, dict[str, Route]]:
+    lookup = transport.lookup_email if isinstance(transport, BotTransport) and config.notify.email_lookup else None
+    directory = EmailDirectory(lookup, state.emails, timedelta(hours=config.notify.email_cache_hours), now)
+    router = Router(config, controls, account_owners(config, findings, account_owners_by_id), directory)
+    return directory, {f.key: router.route(f) for f in findings if f.status in NOTIFIED}
+
+
+def route_findings(
+    *,
+    findings: list[Finding],
+    controls: list[Control],
+    config: Config,
+    evidence_root: Path,
+    now: datetime | None = None,
+    account_owners_by_id: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The Slack route of each FAIL/ERROR finding (key → "<via> -> <destination>"), sending nothing.
+
+    For recording routes on findings before the run is sealed; e-mail look-ups land in the same cache
+    that `notify_run` reads moments later, so both agree and Slack is asked once.
+    """
+    settings = config.notify
+    transport = open_transport(settings, resolve(settings))
+    outbox_path, state_path = evidence_root / settings.outbox_file, evidence_root / settings.state_file
+    with exclusive(outbox_path):
+        state = load_state(state_path)
+        state.catch_up(Outbox(outbox_path).records)
+        _, routes = _routes(findings, controls, config, state, transport, now or datetime.now(UTC),
+                            account_owners_by_id)
+        state.save(state_path)
+    return {key: route.describe() for key, route in sorted(routes.items())}
 
 
 def notify_run(
@@ -95,7 +130,7 @@ def notify_run(
     outbox_path, state_path = evidence_root / settings.outbox_file, evidence_root / settings.state_file
     credentials = resolve(settings)
     transport = open_transport(settings, credentials)
-    channel = _channel(settings, credentials, transport)
+    channel = _channel(settings, transport)
     errors = list(credentials.problems)
     if transport is None and channel != "outbox":
         errors.append(_missing_credentials(channel))
@@ -103,10 +138,7 @@ def notify_run(
         outbox = Outbox(outbox_path)
         state = load_state(state_path)
         state.catch_up(outbox.records)
-        lookup = transport.lookup_email if isinstance(transport, BotTransport) and settings.email_lookup else None
-        directory = EmailDirectory(lookup, state.emails, timedelta(hours=settings.email_cache_hours), now)
-        router = Router(config, controls, account_owners(config, findings, account_owners_by_id), directory)
-        routes = {f.key: router.route(f) for f in findings if f.status in NOTIFIED}
+        directory, routes = _routes(findings, controls, config, state, transport, now, account_owners_by_id)
         items, quiet = classify(
             findings=findings, lapsed=lapsed, state=state, routes=routes,
             controls={c.id: c for c in config.controls} | {c.id: c for c in controls},

@@ -38,7 +38,7 @@ def summary_blocks(summary: RunSummary, findings: list[Finding], items: list[Ite
     owners = "\n".join(f"• {safe(owner, 80)}: {n} open" + (f" → {safe(destinations[owner], 82)}"
                                                             if owner in destinations else "")
                        for owner, n in top) or "Nobody has open violations or evidence gaps."
-    run_ref = link(summary.flow_run_url, "flow run") if summary.flow_run_url else "flow run link unavailable"
+    run_ref = link(summary.flow_run_url, "flow run", missing="no flow-run link (set PREFECT_UI_URL)")
     blocks = [
         header(f"Compliance run {summary.run_id}"),
         mrkdwn(f"*Posture:* {share} compliant ({compliant} of {evaluated} checks pass or are excepted)\n{counts}"),

@@ -51,10 +51,10 @@ def code(text: object, limit: int = VALUE_LIMIT) -> str:
     return f"`{value}`" if value else "`(empty)`"
 
 
-def link(url: str, label: str) -> str:
-    """A mrkdwn link to an http(s) URL, or just the label when the URL is empty or not http(s)."""
+def link(url: str, label: str, missing: str = "") -> str:
+    """A mrkdwn link to an http(s) URL; `missing` (default: the label) when the URL is empty or not http(s)."""
     if not url.startswith(("https://", "http://")):
-        return label
+        return missing or label
     target = quote(url, safe=":/?#[]@!$&'()*+,;=%-._~")  # percent-encodes `|`, `<`, `>` and spaces
     return f"<{escape(target)}|{label}>"
 

@@ -147,3 +147,12 @@ def test_long_lists_per_control_end_with_a_count_of_the_rest(
     assert text.count("• `bucket-") == 5
     assert "… and 7 more; all are listed in findings.csv of run `run-1`" in text
     assert result.new == 12
+
+
+def test_a_flow_run_url_that_is_not_http_is_not_linked(
+    config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
+) -> None:
+    notify(config, tmp_path, [finding()], "run-1", T0, url="None/flow-runs/flow-run/123")
+    for post in slack.posts:
+        text = all_text(post)
+        assert "no flow-run link (set PREFECT_UI_URL)" in text and "<None" not in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from complyflow.config import Config, ConfigError, Owners, RouteTarget, parse_model
+from complyflow.model import Status
 from tests.notify.conftest import ACCOUNT, T0, FindingFactory, all_text, digest_posts, notify, tuned
 from tests.support.slack_double import SlackDouble
 
@@ -112,3 +113,19 @@ def test_bad_routes_fail_at_load_naming_file_and_field(routes: dict, message: st
 def test_route_target_accepts_a_channel_with_a_mention() -> None:
     owners = Owners(fallback_owner="x", routes={"team": {"channel": "#team", "mention": "S0GROUP0001"}})
     assert owners.routes["team"] == RouteTarget(channel="#team", mention="S0GROUP0001")
+
+
+def test_routes_can_be_recorded_before_sending_and_agree_with_the_notification(
+    routed: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
+) -> None:
+    from tasks.notify.service import route_findings
+
+    findings = [finding(name="b1", owner="jane@example.com"), finding(name="b2", owner="data-eng"),
+                finding(name="b3", status=Status.PASS)]
+    before = route_findings(findings=findings, controls=routed.controls, config=routed, evidence_root=tmp_path, now=T0)
+    assert before == {findings[0].key: "slack-email:jane@example.com -> U0JANE0001",
+                      findings[1].key: "owners.yaml:data-eng -> #data-eng"}
+    assert not slack.method_calls("chat.postMessage")
+    result = notify(routed, tmp_path, findings, "run-1", T0)
+    assert result.routes == before
+    assert len(slack.method_calls("users.lookupByEmail")) == 1  # the notification reused the cached answer
