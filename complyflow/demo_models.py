@@ -17,20 +17,31 @@ from typing import Any
 import boto3
 import pandas as pd
 
-from complyflow.demo import DEMO_ACCOUNT, _bucket
-
 BUCKET = "demo-model-monitoring"
 REGION = "us-east-1"
-ROLE = f"arn:aws:iam::{DEMO_ACCOUNT}:role/ml-training"
-IMAGE = f"{DEMO_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/demo-inference:1"
 
 
 def _endpoint(sm: Any, name: str, model: str, owner: str) -> None:
+    account = boto3.client("sts", region_name=REGION).get_caller_identity()["Account"]
     tags = [{"Key": "owner", "Value": owner}]
-    sm.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}, Tags=tags)
+    sm.create_model(ModelName=model, ExecutionRoleArn=f"arn:aws:iam::{account}:role/ml-training",
+                    PrimaryContainer={"Image": f"{account}.dkr.ecr.{REGION}.amazonaws.com/demo-inference:1"},
+                    Tags=tags)
     sm.create_endpoint_config(EndpointConfigName=f"{name}-config", ProductionVariants=[{
         "VariantName": "primary", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", Tags=tags)
+
+
+def _bucket(s3: Any) -> None:
+    """SSE-KMS by default and an owner tag, like the other demo buckets.
+
+    No TLS-only policy: moto denies every request under a Deny statement with conditions, so the
+    collectors could not read the reports back; the demo therefore also shows an s3-bucket-tls-only finding.
+    """
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "owner", "Value": "ml-research"}]})
+    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
 
 
 def _put(s3: Any, key: str, body: bytes | str) -> None:
@@ -114,10 +125,8 @@ def seed_models(now: datetime) -> None:
     _endpoint(sm, "demo-fraud-endpoint", "demo-fraud-model", "data-eng")
     _endpoint(sm, "demo-shadow-endpoint", "demo-shadow-model", "ml-research")  # not in the inventory
 
-    # No TLS-only policy: moto denies every request under a Deny with conditions, so the collectors could
-    # not read the reports back. The demo therefore also shows an s3-bucket-tls-only finding on this bucket.
-    _bucket(BUCKET, REGION, "ml-research", "aws:kms", False)
     s3 = boto3.client("s3", region_name=REGION)
+    _bucket(s3)
     churn = "model-monitor/demo-churn-endpoint"
     features = ["tenure_months", "monthly_charges", "plan"]
     old = _execution(churn, "churn-data-quality", now - timedelta(days=9))
