@@ -12,10 +12,18 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
@@ -183,17 +191,21 @@ class Control(_Strict):
 # --- exceptions ----------------------------------------------------------------------------------
 
 
+#: Text that must say something: surrounding whitespace is dropped, and nothing left is an error.
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
 class ExceptionEntry(_Strict):
     """A documented, approved, time-boxed exception (ML SecPol "Exceptions")."""
 
-    id: str
-    control: str
-    resource: str  # ARN or glob
-    justification: str = Field(min_length=1)
+    id: NonBlank
+    control: NonBlank
+    resource: NonBlank  # ARN or glob
+    justification: NonBlank
     risk_assessment: str = ""
     mitigating_controls: str = ""
     requester: str = ""
-    approver: str = Field(min_length=1)
+    approver: NonBlank
     approval_date: date
     expiry_date: date
 
@@ -329,12 +341,14 @@ def load_controls(directory: Path) -> list[Control]:
 
 
 def load_exceptions(path: Path, known_controls: set[str]) -> ExceptionsRegister:
-    data = read_yaml(path) if path.exists() else {}
-    data = data or {}
+    """Entries are checked one by one, so that an error names the entry as well as the field."""
+    data = (read_yaml(path) if path.exists() else {}) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'review_window_days' and 'exceptions'")
     entries = data.get("exceptions") or []
     if not isinstance(entries, list):
-        raise ConfigError(f"{path}: 'exceptions' must be a list")
-    parsed = []
+        raise ConfigError(f"{path}: field exceptions: must be a list")
+    parsed: list[ExceptionEntry] = []
     for index, raw in enumerate(entries):
         name = raw.get("id", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
         entry = parse_model(ExceptionEntry, raw, path, str(name))
@@ -342,10 +356,10 @@ def load_exceptions(path: Path, known_controls: set[str]) -> ExceptionsRegister:
             raise ConfigError(f"{path}: entry {name!r}: field control: unknown control {entry.control!r}")
         if entry.expiry_date < entry.approval_date:
             raise ConfigError(f"{path}: entry {name!r}: field expiry_date: before approval_date")
+        if any(e.id == entry.id for e in parsed):
+            raise ConfigError(f"{path}: entry {name!r}: field id: {entry.id!r} is used by another exception")
         parsed.append(entry)
-    return ExceptionsRegister(
-        review_window_days=data.get("review_window_days", 30), exceptions=parsed
-    )
+    return parse_model(ExceptionsRegister, {**data, "exceptions": parsed}, path)
 
 
 def load_config(directory: str | Path | None = None) -> Config:
