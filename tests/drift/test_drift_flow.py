@@ -17,6 +17,12 @@ from complyflow.demo_models import seed_models
 from flows.drift import drift_control_ids, drift_monitoring
 from tasks.collect import model_drift, sagemaker_models
 from tests.drift.support import MODEL_CONTROLS, model_configs
+from tests.support.api_calls import recorded_actions
+
+#: What the model collectors call: the statement the lead adds to configs/iam-policy.json (all read-only).
+MODEL_IAM_ACTIONS = {"sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
+                     "sagemaker:ListTags", "s3:ListBucket", "s3:GetObject"}
+CALLED_ACTIONS: list[str] = []
 
 #: The demo models' violations, keyed like tests/test_nightly_flow.py's EXPECTED_FAILURES.
 DEMO_MODEL_FAILURES = {
@@ -40,7 +46,10 @@ def drift_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -
         patch.setattr(registry, "COLLECTORS", (*registry.COLLECTORS, *missing))
         patch.setattr(registry, "TABLE_SOURCES", {t: c for c in registry.COLLECTORS for t in c.tables})
         seed_models(datetime.now(UTC))
-        yield drift_monitoring(config_dir=str(configs), evidence_dir=str(configs.parent / "evidence"))
+        with recorded_actions() as actions:
+            result = drift_monitoring(config_dir=str(configs), evidence_dir=str(configs.parent / "evidence"))
+        CALLED_ACTIONS[:] = actions
+        yield result
 
 
 def _findings(result: dict) -> list[dict]:
@@ -50,6 +59,10 @@ def _findings(result: dict) -> list[dict]:
 def test_the_flow_runs_exactly_the_model_controls(drift_run: dict) -> None:
     assert drift_run["flow"] == "drift"
     assert sorted(drift_run["scope"]["controls"]) == sorted(MODEL_CONTROLS)
+
+
+def test_the_model_collectors_make_only_read_calls_listed_for_the_iam_policy(drift_run: dict) -> None:
+    assert set(CALLED_ACTIONS) == MODEL_IAM_ACTIONS
 
 
 def test_exact_findings_of_the_demo_models(drift_run: dict) -> None:
