@@ -1,0 +1,101 @@
+"""One measured `complyflow run nightly` against the bench's moto server, and where its time went."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.estate import REGIONS
+from bench.prefect_api import PrefectApi, child_env
+from bench.process import Measured, run_measured
+from complyflow.config import DEFAULT_CONFIG_DIR
+from complyflow.demo import FAKE_CREDENTIALS
+
+#: Evidence tables of the 18 AWS controls; the others (vendors, models) read no AWS and are switched off.
+AWS_TABLES = frozenset({
+    "iam_account", "iam_users", "iam_access_keys", "iam_principals", "s3_buckets", "ec2_regional", "rds_instances",
+    "dynamodb_tables", "sagemaker_notebooks", "kms_keys", "log_groups", "cloudtrail_trails", "cloudtrail_regions",
+})
+SHIM = Path(__file__).with_name("nightly_shim.py")
+STEPS = ("collect", "store", "validate", "report", "notify", "artifacts")
+
+
+def make_config(target: Path, aws_only: bool = True) -> Path:
+    """A copy of the shipped configs whose scope is the bench's two regions (and, by default, AWS controls)."""
+    shutil.copytree(DEFAULT_CONFIG_DIR, target)
+    scope = {"global_region": "us-east-1", "regions": list(REGIONS),
+             "accounts": [{"name": "bench", "owner": "platform-team"}]}
+    (target / "scope.yaml").write_text(yaml.safe_dump(scope), encoding="utf-8")
+    if aws_only:
+        for path in sorted((target / "controls").glob("*.yaml")):
+            control = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if control.get("evidence_table") not in AWS_TABLES and control.get("enabled", True):
+                control["enabled"] = False
+                path.write_text(yaml.safe_dump(control, sort_keys=False), encoding="utf-8")
+    return target
+
+
+@dataclass
+class NightlyRun:
+    measured: Measured
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.measured.returncode == 0 and "result" in self.record
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return dict(self.record.get("result", {}).get("timings", {}))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.record.get("result", {}).get("counts", {}))
+
+    def breakdown(self) -> dict[str, float]:
+        """Wall time split into phases from the shim's marks (seconds); empty without the shim."""
+        marks = self.record.get("marks", {})
+        if not self.ok or "flow_body_start" not in marks:
+            return {}
+        start, end = self.measured.started, self.measured.started + self.measured.wall
+        parts = {
+            "python start-up": marks["shim_start"] - start,
+            "import prefect": marks["prefect_imported"] - marks["shim_start"],
+            "import complyflow (pandas, GX, boto3)": marks["imported"] - marks["prefect_imported"],
+            "before flow body (config check, Prefect server, flow run)": marks["flow_body_start"] - marks["imported"],
+            **{f"step: {s}": self.timings.get(s, 0.0) for s in STEPS},
+            "after flow body (Prefect final state)": marks["flow_returned"] - marks["flow_body_end"],
+            "exit (print, Prefect shutdown)": end - marks["flow_returned"],
+        }
+        body = marks["flow_body_end"] - marks["flow_body_start"]
+        parts["flow body not in steps"] = body - sum(self.timings.get(s, 0.0) for s in STEPS)
+        return parts
+
+    def prefect_seconds(self) -> float:
+        """Prefect's share: its import, everything around the flow body, and the artifacts step."""
+        parts = self.breakdown()
+        keys = ("import prefect", "before flow body (config check, Prefect server, flow run)",
+                "after flow body (Prefect final state)", "exit (print, Prefect shutdown)", "step: artifacts")
+        return sum(parts.get(k, 0.0) for k in keys)
+
+
+def run_nightly(endpoint: str, config: Path, evidence: Path, api: PrefectApi, work: Path,
+                plain_cli: bool = False) -> NightlyRun:
+    """`complyflow run nightly` as a subprocess pointed at moto; the shim adds timing marks unless `plain_cli`."""
+    result_file = work / "nightly-result.json"
+    env = child_env({**FAKE_CREDENTIALS, **api.env, "AWS_ENDPOINT_URL": endpoint,
+                     "BENCH_RESULT_JSON": str(result_file), "COLUMNS": "120"})
+    args = ["run", "nightly", "--config", str(config), "--evidence-dir", str(evidence)]
+    if plain_cli:
+        cmd = [str(Path(sys.executable).with_name("complyflow")), *args]
+    else:
+        cmd = [sys.executable, str(SHIM), *args]
+    measured = run_measured(cmd, env, cwd=str(work))
+    record = json.loads(result_file.read_text()) if result_file.exists() else {}
+    return NightlyRun(measured, record)

@@ -1,0 +1,61 @@
+"""The measured child: exactly `complyflow run nightly`, plus a JSON record of where its time went.
+
+`complyflow run nightly` prints a table, not its run summary, and the summary's `timings` cover only
+the flow body. This shim runs the same typer command in-process and records wall-clock marks around
+it (imports, flow body, return) and the summary the CLI prints, into `$BENCH_RESULT_JSON`. It changes
+no behaviour: both hooks call the original function.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+MARKS: dict[str, float] = {"shim_start": time.time()}
+RECORD: dict[str, Any] = {"marks": MARKS}
+
+
+def _write() -> None:
+    path = os.environ.get("BENCH_RESULT_JSON")
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(RECORD, handle, default=str)
+
+
+def main() -> None:
+    import prefect  # noqa: F401 - timed apart from the project's own imports
+
+    MARKS["prefect_imported"] = time.time()
+    import complyflow.cli as cli
+    import flows.nightly as nightly
+
+    MARKS["imported"] = time.time()
+    run_compliance = nightly.run_compliance
+    print_result = cli._print_result
+
+    def timed_run(**kwargs: Any) -> dict[str, Any]:
+        MARKS["flow_body_start"] = time.time()
+        try:
+            return run_compliance(**kwargs)
+        finally:
+            MARKS["flow_body_end"] = time.time()
+
+    def captured(result: dict[str, Any]) -> None:
+        MARKS["flow_returned"] = time.time()
+        RECORD["result"] = result
+        print_result(result)
+
+    nightly.run_compliance = timed_run
+    cli._print_result = captured
+    try:
+        cli.app(args=sys.argv[1:], prog_name="complyflow")
+    finally:
+        MARKS["cli_done"] = time.time()
+        _write()
+
+
+if __name__ == "__main__":
+    main()

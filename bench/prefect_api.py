@@ -1,0 +1,94 @@
+"""Which Prefect API the measured run talks to: its own ephemeral server, or one started once here.
+
+Ephemeral is what `complyflow run nightly` does out of the box: with no PREFECT_API_URL the run starts
+a Prefect server subprocess (and, with a fresh PREFECT_HOME, creates its SQLite database), so that
+start-up is part of the run's wall time. `server` starts `prefect server start` once, before timing,
+as a deployment would have it. Either way PREFECT_HOME is the bench's own, never the user's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+STARTUP_TIMEOUT = 180
+#: Prefect's default (20 s) is too short for a first start (database migrations) on a busy 2-core machine.
+EPHEMERAL_TIMEOUT = "180"
+
+
+@dataclass(frozen=True)
+class PrefectApi:
+    mode: str  # "ephemeral" (fresh PREFECT_HOME) | "ephemeral-warm" (database migrated before) | "server"
+    env: dict[str, str]
+    startup_seconds: float = 0.0  # server start or database migration, done before and outside the measured run
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _base_env(home: Path) -> dict[str, str]:
+    return {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": EPHEMERAL_TIMEOUT}
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment without any Prefect API or Slack target of the user's, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")}
+    return {**env, **extra}
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:  # noqa: S310 - 127.0.0.1 only
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"prefect server not healthy after {STARTUP_TIMEOUT} s")
+
+
+@contextmanager
+def prefect_api(mode: str, home: Path) -> Iterator[PrefectApi]:
+    """Yield the environment the measured run needs for `mode`; stop what was started afterwards."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = _base_env(home)
+    if mode == "ephemeral-warm":  # the database exists already, as on the second nightly of a machine
+        clock = time.perf_counter()
+        subprocess.run(["prefect", "server", "database", "upgrade", "-y"], env=child_env(env), check=True,
+                       capture_output=True)
+        yield PrefectApi(mode, env, time.perf_counter() - clock)
+        return
+    if mode == "ephemeral":
+        yield PrefectApi(mode, env)
+        return
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    log = (home / "server.log").open("wb")
+    clock = time.perf_counter()
+    proc = subprocess.Popen(["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                            env=child_env(env), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(url, proc)
+        yield PrefectApi(mode, {**env, "PREFECT_API_URL": url}, time.perf_counter() - clock)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -1,0 +1,154 @@
+"""Benchmark one nightly run on an emulated estate that grows with N (and, optionally, Prowler on it).
+
+    python bench/run.py --scale 20 --peer prowler
+
+Starts moto on 127.0.0.1 inside this process (so calls are counted where they land and credential ages
+can be set in moto's backends), seeds the estate, runs `complyflow run nightly` as a subprocess against
+it, and prints wall time and its split, AWS calls per operation against the minimum the APIs allow,
+peak RSS and resources per second. Results also go to <work>/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.complyflow_run import NightlyRun, make_config, run_nightly  # noqa: E402
+from bench.estate import Estate, seed  # noqa: E402
+from bench.minimum import minimum_calls  # noqa: E402
+from bench.moto_counter import CallCounter, CountingMotoServer  # noqa: E402
+from bench.prefect_api import prefect_api  # noqa: E402
+from bench.report import by_operation, calls_table, service_table, table  # noqa: E402
+from complyflow.demo import FAKE_CREDENTIALS, _free_port  # noqa: E402
+
+
+def machine() -> dict[str, Any]:
+    mem_kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")).split()[1])
+    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1), "python": platform.python_version(),
+            "load_avg_1m_at_start": os.getloadavg()[0],
+            "versions": {p: version(p) for p in ("prefect", "great-expectations", "boto3", "moto", "pandas")}}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=1, help="N: how many estate units (default 1)")
+    parser.add_argument("--peer", choices=["prowler"], help="also run this tool on the same estate")
+    parser.add_argument("--prefect", choices=["ephemeral", "ephemeral-warm", "server"], default="ephemeral",
+                        help="ephemeral: the run starts its own Prefect server on a fresh database (all counted "
+                             "in its wall time); ephemeral-warm: the same on a database migrated beforehand; "
+                             "server: `prefect server start` once, before timing")
+    parser.add_argument("--plain-cli", action="store_true",
+                        help="run the `complyflow` script itself (no split of the wall time)")
+    parser.add_argument("--work-dir", type=Path, help="where configs, evidence and results go (default: a temp dir)")
+    parser.add_argument("--json-out", type=Path, help="also write the results JSON here")
+    return parser.parse_args(argv)
+
+
+def complyflow_section(run: NightlyRun, estate: Estate) -> dict[str, Any]:
+    m = run.measured
+    parts = run.breakdown()
+    return {
+        "ok": run.ok, "returncode": m.returncode, "wall_seconds": round(m.wall, 2),
+        "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_tree_rss_mb": round(m.peak_tree_rss_mb, 1),
+        "timings": run.timings, "counts": run.counts,
+        "breakdown": {k: round(v, 2) for k, v in parts.items()},
+        "prefect_seconds": round(run.prefect_seconds(), 2) if parts else None,
+        "resources_per_second": round(estate.resources / m.wall, 1),
+        "output_tail": (m.stdout[-1500:] + m.stderr[-1500:]) if m.returncode else "",
+    }
+
+
+def print_complyflow(section: dict[str, Any], estate: Estate) -> None:
+    wall = section["wall_seconds"]
+    print(f"\ncomplyflow run nightly: exit {section['returncode']}, wall {wall:.2f} s, "
+          f"{estate.resources} resources -> {section['resources_per_second']} resources/s")
+    print(f"peak RSS: {section['peak_rss_mb']:.0f} MB (run process), {section['peak_tree_rss_mb']:.0f} MB "
+          "(process tree, incl. an ephemeral Prefect server)")
+    if section["counts"]:
+        print("findings: " + ", ".join(f"{k} {v}" for k, v in section["counts"].items()))
+    if section["breakdown"]:
+        rows = [(k, v, f"{100 * v / wall:.1f}%") for k, v in section["breakdown"].items()]
+        print(table(["where the wall time went", "seconds", "share"], rows))
+        prefect = section["prefect_seconds"]
+        print(f"Prefect orchestration (import, server start/flow run/final state/shutdown, artifacts): "
+              f"{prefect:.2f} s = {100 * prefect / wall:.1f}% of wall "
+              "(task-run bookkeeping inside the steps is not separable and counts as step time)")
+    if section["returncode"]:
+        print("output tail:\n" + section["output_tail"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    estate = Estate(args.scale)
+    work = (args.work_dir or Path(tempfile.mkdtemp(prefix="complyflow-bench-"))).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"scale": args.scale, "resources": estate.resources, "machine": machine(),
+                               "prefect_mode": args.prefect, "work_dir": str(work)}
+    counter = CallCounter()
+    server = CountingMotoServer(_free_port(), counter)
+    server.start()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint
+    try:
+        counter.phase = "seed"
+        clock = time.perf_counter()
+        seed(estate)
+        results["seed_seconds"] = round(time.perf_counter() - clock, 1)
+        print(f"moto at {server.endpoint}; N={args.scale}: {estate.resources} resources seeded in "
+              f"{results['seed_seconds']} s; work dir {work}")
+
+        config = make_config(work / "configs")
+        with prefect_api(args.prefect, work / "prefect-home") as api:
+            results["prefect_server_startup_seconds"] = round(api.startup_seconds, 2)
+            counter.phase = "complyflow"
+            run = run_nightly(server.endpoint, config, work / "evidence", api, work, plain_cli=args.plain_cli)
+            counter.phase = "idle"
+        section = complyflow_section(run, estate)
+        actual = by_operation(counter.calls("complyflow"))
+        minimum, minimum_tagging = minimum_calls(estate), minimum_calls(estate, tagging_api=True)
+        section["calls"] = dict(sorted(actual.items()))
+        section["call_errors"] = {f"{s}:{o}": n for (s, _r, o), n in counter.errors("complyflow").items()}
+        results["complyflow"] = section
+        results["minimum_calls"] = {"service_apis": sum(minimum.values()),
+                                    "with_tagging_api": sum(minimum_tagging.values()),
+                                    "detail": dict(sorted(minimum.items())),
+                                    "detail_tagging": dict(sorted(minimum_tagging.items()))}
+        print_complyflow(section, estate)
+        print("\nAWS API calls (counted at the moto server):")
+        print(service_table(actual))
+        print(calls_table(actual, minimum, minimum_tagging))
+        total = sum(actual.values())
+        results["calls_ratio"] = round(total / sum(minimum.values()), 2)
+        results["calls_ratio_tagging"] = round(total / sum(minimum_tagging.values()), 2)
+        print(f"actual/minimum: {results['calls_ratio']:.2f} (service APIs), "
+              f"{results['calls_ratio_tagging']:.2f} (with the tagging API); goal <= 1.2")
+
+        if args.peer == "prowler":
+            from bench.prowler_peer import compare_prowler
+
+            results["prowler"] = compare_prowler(server.endpoint, counter, work, section["wall_seconds"])
+    finally:
+        server.stop()
+        out = work / "results.json"
+        out.write_text(json.dumps(results, indent=2, default=str))
+        if args.json_out:
+            args.json_out.write_text(json.dumps(results, indent=2, default=str))
+        print(f"\nresults: {out}")
+    return 0 if results.get("complyflow", {}).get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
