@@ -8,6 +8,7 @@ operation from the protocol (X-Amz-Target for JSON, Action for query, method and
 from __future__ import annotations
 
 import io
+import logging
 import re
 import threading
 from collections import Counter
@@ -15,8 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
-
-import logging
 
 from werkzeug.serving import BaseWSGIServer, make_server
 

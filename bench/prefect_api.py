@@ -23,6 +23,9 @@ STARTUP_TIMEOUT = 180
 EPHEMERAL_TIMEOUT = "180"
 
 
+_NOT_INHERITED = ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
+
+
 @dataclass(frozen=True)
 class PrefectApi:
     mode: str  # "ephemeral" (fresh PREFECT_HOME) | "ephemeral-warm" (database migrated before) | "server"
@@ -43,8 +46,7 @@ def _base_env(home: Path) -> dict[str, str]:
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
     """This process's environment without any Prefect API or Slack target of the user's, plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     return {**env, **extra}
 
 
