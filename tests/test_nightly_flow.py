@@ -36,6 +36,18 @@ EXPECTED_FAILURES = {
     ("logs-retention-365", "/demo/eu-api"),
     ("cloudtrail-multi-region", "demo-debug-trail"),
     ("cloudtrail-log-file-validation", "demo-debug-trail"),
+    ("vendor-review-due-soon", "Acme Assist"),
+    ("vendor-certification-expiring", "Acme Assist: ISO 27001"),
+    ("vendor-answers-meet-policy", "Acme Assist: trains_on_customer_data"),
+    ("vendor-ai-answers-present", "Acme Assist"),
+    ("vendor-reassessment-on-time", "Globex Analytics"),
+    ("vendor-dpa-signed", "Globex Analytics"),
+    ("vendor-questionnaire-answered", "Globex Analytics"),
+    ("vendor-review-due-soon", "Initech Labelling"),
+    ("vendor-review-due-imminent", "Initech Labelling"),
+    ("vendor-certification-current", "Initech Labelling: SOC 2 Type II"),
+    ("vendor-certification-held", "Initech Labelling: ISO 27001"),
+    ("vendor-right-to-audit", "Initech Labelling"),
 }
 
 
@@ -112,7 +124,8 @@ def test_outbox_digests_list_every_violation_for_its_owner(demo_run: dict) -> No
         for item in items
     }
     assert notified == EXPECTED_FAILURES
-    assert set(digests) == {"data-eng", "ml-research", "platform-team"}
+    assert set(digests) == {"data-eng", "ml-research", "platform-team", "appsec@example.com",
+                            "privacy@example.com", "ml-security@example.com"}
 
 
 def test_collectors_call_only_actions_the_shipped_read_only_policy_allows(demo_run: dict) -> None:

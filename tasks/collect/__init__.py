@@ -9,11 +9,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from complyflow.model import CollectorResult
 from tasks.aws import AccountSession
-from tasks.collect import cloudtrail, dynamodb, ec2, iam, kms, logs, rds, s3, sagemaker
+from tasks.collect import cloudtrail, dynamodb, ec2, iam, kms, logs, rds, s3, sagemaker, vendors
 from tasks.collect.base import CollectContext, Collector
 
 COLLECTORS: tuple[Collector, ...] = tuple(
-    module.COLLECTOR for module in (iam, s3, ec2, rds, dynamodb, sagemaker, kms, logs, cloudtrail)
+    module.COLLECTOR for module in (iam, s3, ec2, rds, dynamodb, sagemaker, kms, logs, cloudtrail, vendors)
 )
 TABLE_SOURCES: dict[str, Collector] = {table: c for c in COLLECTORS for table in c.tables}
 
@@ -37,7 +37,7 @@ def run_collector(
                          tables=collector.tables, as_of=as_of, config_dir=config_dir)
     try:
         collector.collect(ctx)
-    except (ClientError, BotoCoreError, TimeoutError, ValueError, KeyError) as exc:
+    except (ClientError, BotoCoreError, OSError, ValueError, KeyError) as exc:
         operation = getattr(exc, "operation_name", None) or type(exc).__name__
         ctx.gap(operation, exc)
     return ctx.result()
