@@ -1,0 +1,165 @@
+"""End to end on a real Prefect server and process worker, deployed from prefect.yaml, against moto on 127.0.0.1.
+
+One module-scoped stack: `prefect server start` (SQLite, temporary PREFECT_HOME), the work pool from
+configs/deployments.yaml, `prefect deploy --name ...` from the repository root, a `prefect worker start`
+whose environment points boto3 at the moto server, and the demo estate seeded in this process. Runs are
+triggered through the API as the UI form would, and read back through the Prefect client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from complyflow.deploy_config import load_deployments_config
+from flows.pre_audit import AUDIT_PACK_INDEX_KEY, AUDIT_PACK_KEY
+from tasks.artifacts import SUMMARY_KEY, VIOLATIONS_KEY
+from tasks.evidence import LocalStore
+from tasks.verify import verify_store
+from tests.integration.stack import LocalPrefect
+
+DEPLOYMENTS = ("nightly-compliance", "pre-audit")
+RUN_TIMEOUT = 900  # seconds; two cores shared with other work
+
+
+@dataclass
+class Stack:
+    prefect: LocalPrefect
+    evidence: Path
+    runs: dict[str, Any]  # name → finished FlowRun
+
+
+def _client(stack: LocalPrefect) -> Any:
+    from prefect.client.orchestration import SyncPrefectClient
+
+    return SyncPrefectClient(api=stack.api_url)
+
+
+def _trigger(prefect: LocalPrefect, deployment: str, parameters: dict[str, Any]) -> UUID:
+    with _client(prefect) as client:
+        found = client.read_deployment_by_name(f"{deployment}/{deployment}")
+        return client.create_flow_run_from_deployment(found.id, parameters=parameters).id
+
+
+def _wait(prefect: LocalPrefect, run_ids: dict[str, UUID]) -> dict[str, Any]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    finished: dict[str, Any] = {}
+    with _client(prefect) as client:
+        while len(finished) < len(run_ids):
+            for name, run_id in run_ids.items():
+                run = client.read_flow_run(run_id)
+                if run.state is not None and run.state.is_final():
+                    finished[name] = run
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"runs not finished after {RUN_TIMEOUT}s: {set(run_ids) - set(finished)}\n"
+                                   f"worker log:\n{prefect.log('worker-complyflow')}")
+            time.sleep(2)
+    return finished
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    from complyflow.demo import FAKE_CREDENTIALS, moto_server, seed_demo_estate
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log drowns test failures
+    home = tmp_path_factory.mktemp("prefect-home")
+    evidence = tmp_path_factory.mktemp("worker") / "evidence"
+    prefect = LocalPrefect(home=home)
+    pool = load_deployments_config().work_pool
+    try:
+        with moto_server() as endpoint:
+            seed_demo_estate()
+            prefect.start_server()
+            prefect.cli("work-pool", "create", pool.name, "--type", pool.type)
+            prefect.cli("deploy", *(arg for name in DEPLOYMENTS for arg in ("--name", name)))
+            prefect.start_worker(pool.name, {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
+                                             "COMPLYFLOW_EVIDENCE_DIR": str(evidence)})
+            today = datetime.now(UTC).date().isoformat()
+            nightly = _trigger(prefect, "nightly-compliance", {})
+            # The nightly run must be sealed first so that the pre-audit pack holds both runs of today.
+            runs = _wait(prefect, {"nightly": nightly})
+            runs |= _wait(prefect, {
+                "pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"], "period_start": today}),
+                "bad-pre-audit": _trigger(prefect, "pre-audit", {"controls": ["no-such-control"]}),
+            })
+            yield Stack(prefect=prefect, evidence=evidence, runs=runs)
+    finally:
+        prefect.stop()
+
+
+def _artifacts(stack: Stack, run: str) -> dict[str, Any]:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with _client(stack.prefect) as client:
+        found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[stack.runs[run].id])))
+    return {a.key: a for a in found if a.key}
+
+
+def _state(stack: Stack, run: str) -> str:
+    return str(stack.runs[run].state.type.value)
+
+
+def test_nightly_run_completes_with_named_runs_and_tasks(stack: Stack) -> None:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    assert _state(stack, "nightly") == "COMPLETED", stack.prefect.log("worker-complyflow")
+    run = stack.runs["nightly"]
+    assert run.name == f"nightly-{datetime.now(UTC):%Y-%m-%d}-all-controls"
+    with _client(stack.prefect) as client:
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    names = {t.name for t in tasks}
+    assert "collect-iam-123456789012-us-east-1" in names
+    assert "collect-s3-123456789012-us-east-1" in names and "collect-ec2-123456789012-eu-west-1" in names
+    assert all(t.state.is_completed() for t in tasks if t.name.startswith("collect-"))
+
+
+def test_nightly_artifacts_are_read_back_through_the_client(stack: Stack) -> None:
+    artifacts = _artifacts(stack, "nightly")
+    assert {SUMMARY_KEY, VIOLATIONS_KEY} <= set(artifacts)
+    rows = artifacts[SUMMARY_KEY].data
+    rows = json.loads(rows) if isinstance(rows, str) else rows
+    by_control = {row["control"]: row for row in rows}
+    assert by_control["rds-storage-encrypted"]["FAIL"] == 1
+    assert by_control["s3-bucket-tls-only"]["FAIL"] == 1
+    assert "demo-legacy-db" in artifacts[VIOLATIONS_KEY].data
+
+
+def test_pre_audit_builds_an_audit_pack_linked_from_an_artifact(stack: Stack) -> None:
+    assert _state(stack, "pre-audit") == "COMPLETED", stack.prefect.log("worker-complyflow")
+    assert stack.runs["pre-audit"].name == f"pre-audit-{datetime.now(UTC):%Y-%m-%d}-soc2"
+    artifacts = _artifacts(stack, "pre-audit")
+    link = artifacts[AUDIT_PACK_KEY].data
+    url = link[link.index("](") + 2:-1]
+    assert url.startswith("file://") and url.endswith(".zip")
+    pack = Path(url.removeprefix("file://"))
+    assert pack.parent == stack.evidence.resolve() / "audit-packs"
+    with zipfile.ZipFile(pack) as archive:
+        names = set(archive.namelist())
+        index = json.loads(archive.read("index.json"))
+    assert len(index["runs"]) == 2 and index["verification"]["ok"]  # tonight's nightly and this run
+    assert index["runs"][1]["previous_run_id"] == index["runs"][0]["run_id"]
+    for run in index["runs"]:
+        assert f"runs/{run['run_id']}/manifest.json" in names
+    assert {"findings/findings.csv", "findings/findings.ocsf.json", "findings/findings.html",
+            "controls/catalog.csv", "exceptions/register.json", "SHA256SUMS"} <= names
+    assert "verified" in artifacts[AUDIT_PACK_INDEX_KEY].data
+
+
+def test_a_failing_run_is_failed_not_completed(stack: Stack) -> None:
+    assert _state(stack, "bad-pre-audit") == "FAILED"
+    assert "no-such-control" in (stack.runs["bad-pre-audit"].state.message or "")
+
+
+def test_the_evidence_written_by_the_worker_verifies(stack: Stack) -> None:
+    report = verify_store(LocalStore(stack.evidence))
+    assert report.ok and report.issues == [] and len(report.runs_checked) == 2
