@@ -31,7 +31,8 @@ def read_json(store: Store, uri: str) -> Any:
 
 def model_monitor_reports(store: Store, prefix: str) -> list[DriftReport]:
     """The latest execution of every monitoring schedule under the output prefix."""
-    executions = mm.latest_executions(store.list(prefix), prefix)
+    base = store.location(prefix).rstrip("/") + "/"  # a folder: s3://b/mon must not match s3://b/mon-old/
+    executions = mm.latest_executions(store.files(base), base)
     if not executions:
         raise NoDriftReport(f"no {mm.VIOLATIONS_FILE} or {mm.STATISTICS_FILE} under {prefix}")
     reports = []
@@ -55,7 +56,7 @@ def model_monitor_reports(store: Store, prefix: str) -> list[DriftReport]:
 
 def evidently_report(store: Store, location: str) -> DriftReport:
     """The newest Evidently JSON report at `location` (a file, or a prefix / folder of reports)."""
-    candidates = [o for o in store.list(location) if o.uri.endswith(".json")]
+    candidates = [o for o in store.files(location) if o.uri.endswith(".json")]
     if not candidates:
         raise NoDriftReport(f"no Evidently JSON report at {location}")
     newest = max(candidates, key=lambda o: (o.modified, o.uri))

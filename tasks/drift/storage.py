@@ -49,6 +49,7 @@ class Store:
         return self._s3
 
     def local(self, location: str) -> Path:
+        """A local location as an absolute path (relative ones are under the config dir)."""
         path = Path(location).expanduser()
         if not path.is_absolute():
             if self.base_dir is None:
@@ -56,7 +57,7 @@ class Store:
             path = self.base_dir / path
         return path
 
-    def list(self, location: str) -> list[StoredObject]:
+    def files(self, location: str) -> list[StoredObject]:
         """Every file under a prefix / folder (recursively), or the one file the location names."""
         if is_s3(location):
             bucket, prefix = split_s3(location)
@@ -69,6 +70,10 @@ class Store:
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such file or folder")
         return [self._stat(p) for p in sorted(path.rglob("*")) if p.is_file()]
+
+    def location(self, location: str) -> str:
+        """The location as `files` names it: S3 URIs as given, local paths made absolute."""
+        return location if is_s3(location) else str(self.local(location))
 
     def read(self, uri: str) -> bytes:
         if is_s3(uri):

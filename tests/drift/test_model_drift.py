@@ -261,3 +261,27 @@ def test_every_table_is_written_to_parquet(estate: Path, tmp_path: Path) -> None
         frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
         assert len(pd.read_parquet(tmp_path / f"{name}.parquet")) == len(frame) > 0
         assert frame["resource_id"].is_unique, name
+
+
+def test_model_monitor_output_on_disk_and_sibling_prefixes_kept_apart(tmp_path: Path) -> None:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    _execution("mm/stale", "data", 1, ["age"], [])
+    _execution("mm/stale-copy", "data", 0, ["age"], [{"feature_name": "age", "constraint_check_type": "x"}])
+    configs = _configs(tmp_path, [
+        {"id": "local", "owner": "o", "purpose": "p", "status": "production", "drift": {"model_monitor": "mon"}},
+        {"id": "s3", "owner": "o", "purpose": "p", "status": "production",
+         "drift": {"model_monitor": f"s3://{BUCKET}/mm/stale"}},  # no trailing slash: not mm/stale-copy
+    ])
+    folder = configs / "mon" / "ep" / "hourly" / f"{NOW - timedelta(days=3):%Y/%m/%d/%H}"
+    folder.mkdir(parents=True)
+    (folder / "constraint_violations.json").write_text(json.dumps({"violations": [
+        {"feature_name": "f", "constraint_check_type": "data_type_check", "description": "String, not Integral"}]}))
+    result = collect(COLLECTOR, configs)
+    assert result.gaps == []
+    assert verdicts("model-drift-report-fresh", configs, result) == {
+        "local model-monitor ep/hourly": "PASS", "s3 model-monitor data": "PASS"}
+    assert verdicts("model-drift-within-threshold", configs, result) == {
+        "local f constraint_violations (model-monitor ep/hourly)": "FAIL",
+        "s3 age constraint_violations (model-monitor data)": "PASS"}
+    reports = result.tables["model_drift_reports"].set_index("resource_id")
+    assert reports.loc["local/model-monitor/ep/hourly", "report_age_days"] == 3
