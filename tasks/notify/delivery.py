@@ -86,8 +86,7 @@ class Deliverer:
         for pending in self.outbox.pending():
             msg = pending.record
             parent = msg.get("thread_of")
-            if parent and parent not in self.outbox.sent_ids() and self.outbox.has(parent) \
-                    and parent not in final_failures:
+            if parent and not self.outbox.is_sent(parent) and self.outbox.has(parent) and parent not in final_failures:
                 report.waiting += 1  # the thread root is still pending: keep the order
                 continue
             try:

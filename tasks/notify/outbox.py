@@ -77,19 +77,25 @@ class Outbox:
         self.path = path
         self.records = read(path)
         self.seq = max((int(r.get("seq") or 0) for r in self.records), default=0)
+        self._ids = {str(r["id"]) for r in self.records if r.get("kind") == "message"}
+        self._sent = {str(r["id"]) for r in self.records if r.get("kind") == "sent"}
 
     def _append(self, record: dict[str, Any]) -> dict[str, Any]:
         self.seq += 1
         record = {**record, "seq": self.seq, "recorded_at": datetime.now(UTC).isoformat()}
         append(self.path, record)
         self.records.append(record)
+        if record["kind"] == "message":
+            self._ids.add(str(record["id"]))
+        elif record["kind"] == "sent":
+            self._sent.add(str(record["id"]))
         return record
 
     def messages(self) -> dict[str, dict[str, Any]]:
         return {str(r["id"]): r for r in self.records if r.get("kind") == "message"}
 
     def has(self, message_id: str) -> bool:
-        return any(r.get("kind") == "message" and r.get("id") == message_id for r in self.records)
+        return message_id in self._ids
 
     def count_for_run(self, run_id: str) -> int:
         return sum(1 for r in self.records if r.get("kind") == "message" and r.get("run_id") == run_id)
@@ -107,7 +113,10 @@ class Outbox:
         return self._append({"kind": "failed", "id": message_id, "error": error, "retryable": retryable})
 
     def sent_ids(self) -> set[str]:
-        return {str(r["id"]) for r in self.records if r.get("kind") == "sent"}
+        return set(self._sent)
+
+    def is_sent(self, message_id: str) -> bool:
+        return message_id in self._sent
 
     def pending(self) -> list[Pending]:
         """Deliverable messages without a `sent` record, oldest first."""
