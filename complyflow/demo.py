@@ -18,6 +18,8 @@ from typing import Any
 
 import boto3
 
+from complyflow.demo_models import seed_models
+
 DEMO_ACCOUNT = "123456789012"
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
 FAKE_CREDENTIALS = {
@@ -227,3 +229,4 @@ def seed_demo_estate(now: datetime | None = None) -> None:
                        "Action": "sts:AssumeRole"}]}), Tags=[{"Key": "owner", "Value": "ml-research"}])
     seed_encryption(now)
     seed_logging()
+    seed_models(now)

@@ -9,11 +9,26 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from complyflow.model import CollectorResult
 from tasks.aws import AccountSession
-from tasks.collect import cloudtrail, dynamodb, ec2, iam, kms, logs, rds, s3, sagemaker, vendors
+from tasks.collect import (
+    cloudtrail,
+    dynamodb,
+    ec2,
+    iam,
+    kms,
+    logs,
+    model_drift,
+    rds,
+    s3,
+    sagemaker,
+    sagemaker_models,
+    vendors,
+)
 from tasks.collect.base import CollectContext, Collector
 
 COLLECTORS: tuple[Collector, ...] = tuple(
-    module.COLLECTOR for module in (iam, s3, ec2, rds, dynamodb, sagemaker, kms, logs, cloudtrail, vendors)
+    module.COLLECTOR for module in (
+        iam, s3, ec2, rds, dynamodb, sagemaker, sagemaker_models, kms, logs, cloudtrail, model_drift, vendors,
+    )
 )
 TABLE_SOURCES: dict[str, Collector] = {table: c for c in COLLECTORS for table in c.tables}
 
