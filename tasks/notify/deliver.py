@@ -1,4 +1,7 @@
-"""Deliver digests: to Slack when a bot token is configured, else to the outbox file and the console."""
+"""Deliver digests: to Slack when a bot token is configured, else to the outbox file and the console.
+
+LEGACY: kept only until flows/pipeline.py calls `tasks.notify.service.notify_run`; delete this module then.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""One digest per owner per run: their violations and evidence gaps, grouped by control."""
+"""One digest per owner per run: their violations and evidence gaps, grouped by control.
+
+LEGACY: kept only until flows/pipeline.py calls `tasks.notify.service.notify_run`; delete this module then.
+"""
 
 from __future__ import annotations
 

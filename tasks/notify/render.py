@@ -1,4 +1,7 @@
-"""Plain-text rendering of a digest, with every untrusted string escaped for Slack mrkdwn."""
+"""Plain-text rendering of a digest, with every untrusted string escaped for Slack mrkdwn.
+
+LEGACY: kept only until flows/pipeline.py calls `tasks.notify.service.notify_run`; delete this module then.
+"""
 
 from __future__ import annotations
 
