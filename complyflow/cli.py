@@ -55,19 +55,39 @@ def _check_config(config: str | None) -> None:
         raise typer.Exit(2) from exc
 
 
-@run_app.command("nightly")
-def run_nightly(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
-    """Run the nightly flow once, now. Exit code 0 when the run worked, whatever it found."""
+def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> None:
+    """Run one flow once, now. Exit code 0 when the run worked, whatever it found."""
+    from flows.drift import drift_monitoring
     from flows.nightly import nightly_compliance
+    from flows.vendors import vendor_reviews
 
+    flows = {"nightly": nightly_compliance, "drift": drift_monitoring, "vendors": vendor_reviews}
     config = _config_dir(config)
     _check_config(config)
     try:
-        result = nightly_compliance(config_dir=config, evidence_dir=evidence_dir)
+        result = flows[flow_name](config_dir=config, evidence_dir=evidence_dir)
     except Exception as exc:
         console.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from exc
     _print_result(result)
+
+
+@run_app.command("nightly")
+def run_nightly(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
+    """Every enabled control, across every account and region in scope."""
+    _run_flow("nightly", config, evidence_dir)
+
+
+@run_app.command("drift")
+def run_drift(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
+    """The model inventory and drift controls only (the daily drift-monitoring flow)."""
+    _run_flow("drift", config, evidence_dir)
+
+
+@run_app.command("vendors")
+def run_vendors(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
+    """The vendor re-assessment controls only (the weekly vendor-reviews flow)."""
+    _run_flow("vendors", config, evidence_dir)
 
 
 @app.command()
