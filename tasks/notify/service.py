@@ -78,6 +78,13 @@ def _missing_credentials(channel: str) -> str:
     return f"no usable Slack credentials for {channel} delivery: set {what}; messages stay pending"
 
 
+def _aware(now: datetime | None) -> datetime:
+    """`now` in UTC; a naive value is taken as UTC (stored times are all UTC-aware)."""
+    if now is None:
+        return datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
 def _routes(findings: list[Finding], controls: list[Control], config: Config, state: NotifyState,
             transport: BotTransport | WebhookTransport | None, now: datetime,
             account_owners_by_id: dict[str, str] | None) -> tuple[EmailDirectory, dict[str, Route]]:
@@ -107,8 +114,7 @@ def route_findings(
     with exclusive(outbox_path):
         state = load_state(state_path)
         state.catch_up(Outbox(outbox_path).records)
-        _, routes = _routes(findings, controls, config, state, transport, now or datetime.now(UTC),
-                            account_owners_by_id)
+        _, routes = _routes(findings, controls, config, state, transport, _aware(now), account_owners_by_id)
         state.save(state_path)
     return {key: route.describe() for key, route in sorted(routes.items())}
 
@@ -125,7 +131,7 @@ def notify_run(
     account_owners_by_id: dict[str, str] | None = None,
 ) -> NotifyResult:
     """Notify owners of FAIL (violations) and ERROR (evidence gaps) findings of one run; never PASS or EXCEPTED."""
-    now = now or datetime.now(UTC)
+    now = _aware(now)
     settings = config.notify
     outbox_path, state_path = evidence_root / settings.outbox_file, evidence_root / settings.state_file
     credentials = resolve(settings)

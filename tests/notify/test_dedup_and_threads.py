@@ -117,3 +117,9 @@ def test_a_destination_change_starts_a_new_top_level_digest(
     reminder = digest_posts(slack)[-1]
     assert reminder["channel"] == "#data-eng-alerts" and "thread_ts" not in reminder
     assert "open 8 days" in all_text(reminder)
+
+
+def test_a_naive_now_is_taken_as_utc(config: Config, finding: FindingFactory, tmp_path: Path) -> None:
+    notify(config, tmp_path, [finding()], "run-1", T0)
+    later = notify(config, tmp_path, [finding()], "run-2", (T0 + timedelta(days=7)).replace(tzinfo=None))
+    assert later.reminders == 1
