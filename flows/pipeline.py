@@ -25,7 +25,10 @@ from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, findings_csv
 from tasks.notify.deliver import deliver
 from tasks.notify.digest import build_digests
 from tasks.owners import assign_owners, fill_missing_owners
+from tasks.report.writer import write_reports
+from tasks.report_artifacts import publish_report_links
 from tasks.steps import validate_task
+from tasks.validate import DOCS_DIR
 
 
 def run_compliance(
@@ -76,7 +79,8 @@ def run_compliance(
         by_table[control.evidence_table].append(control)
     for table, table_controls in sorted(by_table.items()):
         frame = tables.get(table, pd.DataFrame(columns=list(BASE_COLUMNS)))
-        findings += validate_task(run_id, table, frame, table_controls, gaps, files.get(table, ""))
+        findings += validate_task(run_id, table, frame, table_controls, gaps, files.get(table, ""),
+                                  docs_dir=str(folder.path / DOCS_DIR))
     findings = fill_missing_owners(findings, owners_by_account, config)
     outcome = apply_exceptions(findings, config.exceptions, started.date())
     findings = outcome.findings
@@ -96,6 +100,7 @@ def run_compliance(
     if "iam_principals" in tables:
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
+    reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions)
     seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()})
 
     clock = _lap(timings, "report", clock)
@@ -105,11 +110,13 @@ def run_compliance(
     delivery = deliver(digests, config.notify, config.owners, root)
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
+    publish_report_links(folder.path, reports, run_id)
     _lap(timings, "artifacts", clock)
     logger.info("run %s finished: %s; %d digest(s) via %s", run_id, json.dumps(summary.counts), len(digests),
                 delivery.channel)
     result = summary.to_dict()
     result["timings"] = timings
+    result["reports"] = reports
     result["notifications"] = {"digests": len(digests), "channel": delivery.channel,
                                "outbox_file": delivery.outbox_file}
     return result

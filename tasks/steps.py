@@ -18,7 +18,7 @@ from complyflow.model import CollectorResult, EvidenceGap, Finding
 from tasks.aws import AccountSession, open_account
 from tasks.collect import run_collector
 from tasks.collect.base import Collector
-from tasks.validate import findings_for_table, new_context
+from tasks.validate import build_data_docs, findings_for_table, new_context
 
 
 @task(name="open-account", task_run_name="open-account-{account.name}", retries=2, retry_delay_seconds=5,
@@ -47,10 +47,15 @@ def collect_task(
 @task(name="validate", task_run_name="validate-{table}", timeout_seconds=1800, cache_policy=NO_CACHE,
       persist_result=False)
 def validate_task(run_id: str, table: str, frame: pd.DataFrame, controls: list[Control], gaps: list[EvidenceGap],
-                  evidence_file: str, gx_dir: str | None = None) -> list[Finding]:
+                  evidence_file: str, gx_dir: str | None = None, docs_dir: str | None = None) -> list[Finding]:
     context = new_context(Path(gx_dir) if gx_dir else None)
     findings = findings_for_table(context=context, run_id=run_id, table=table, frame=frame, controls=controls,
                                   gaps=gaps, evidence_file=evidence_file)
-    get_run_logger().info("validated %s with Great Expectations: %d rows, %d findings", table, len(frame),
-                          len(findings))
+    logger = get_run_logger()
+    logger.info("validated %s with Great Expectations: %d rows, %d findings", table, len(frame), len(findings))
+    if docs_dir:
+        try:
+            build_data_docs(context, table=table, run_id=run_id, site_dir=Path(docs_dir))
+        except Exception as exc:  # noqa: BLE001 - Data Docs are a view of the verdicts; the verdicts stand
+            logger.warning("GX Data Docs for %s not built: %s: %s", table, type(exc).__name__, exc)
     return findings

@@ -235,7 +235,8 @@ def findings_for_table(
                 if rid in applicable_ids:
                     findings.append(finding(row, Status.ERROR, observed, f"validation error: {error}"))
             elif rid in incomplete or (gap is not None and unknown):
-                reason = f"evidence missing: {gap.operation} {gap.error_code}" if gap else "evidence missing"
+                reason = (f"evidence missing: {gap.operation} {gap.error_code}: {gap.message}"[:500] if gap
+                          else "evidence missing")
                 findings.append(finding(row, Status.ERROR, observed, reason))
             elif rid in failing:
                 findings.append(finding(row, Status.FAIL, observed, control.title))

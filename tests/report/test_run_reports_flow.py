@@ -16,10 +16,6 @@ from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 from complyflow.demo import seed_demo_estate
 from flows.nightly import nightly_compliance
 
-# Remove once flows/pipeline.py calls write_reports / publish_report_links and tasks/steps.py builds Data Docs
-# (the exact change is in the report to the lead); strict, so the wiring makes this fail until it is removed.
-pytestmark = pytest.mark.xfail(strict=True, reason="reports not yet wired into flows/pipeline.py")
-
 
 @pytest.fixture(scope="module")
 def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
