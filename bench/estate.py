@@ -61,6 +61,11 @@ class Estate:
         return self.count("kms_keys")
 
     @property
+    def aws_managed_keys_per_region(self) -> int:
+        """aws/dynamodb, which KMS creates for the tables encrypted with SSEType KMS and no key of ours."""
+        return 1
+
+    @property
     def trails(self) -> int:
         return 2
 

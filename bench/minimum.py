@@ -49,7 +49,7 @@ def minimum_calls(estate: Estate, tagging_api: bool = False) -> Counter[str]:
         calls["sagemaker:DescribeNotebookInstance"] += per_region["notebooks"]  # KmsKeyId; no batch form
         calls["kms:ListKeys"] += _pages("kms:ListKeys", per_region["kms_keys"])
         # DescribeKey of every key also answers DynamoDB's "customer or AWS managed?" (same region).
-        calls["kms:DescribeKey"] += per_region["kms_keys"]
+        calls["kms:DescribeKey"] += per_region["kms_keys"] + estate.aws_managed_keys_per_region
         calls["kms:GetKeyRotationStatus"] += per_region["kms_keys"]  # every bench key is rotatable
         calls["logs:DescribeLogGroups"] += _pages("logs:DescribeLogGroups", per_region["log_groups"])
         calls["cloudtrail:DescribeTrails"] += 1  # with shadow trails: every trail that covers the region

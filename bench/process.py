@@ -22,6 +22,8 @@ class Measured:
     wall: float
     peak_rss_mb: float  # the child process alone (ru_maxrss)
     peak_tree_rss_mb: float  # child and descendants, sampled every 50 ms
+    cpu_seconds: float  # user + system of the child and the descendants it reaped: robust to a busy machine
+    load_avg: float  # 1-minute load average when the child ended (2 cores here: above 2 means waiting)
     stdout: str
     stderr: str
 
@@ -81,4 +83,5 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: str | None = None, ti
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     return Measured(returncode=proc.returncode, started=started, wall=wall, peak_rss_mb=usage.ru_maxrss / 1024,
-                    peak_tree_rss_mb=peak_tree / 2**20, stdout=stdout, stderr=stderr)
+                    peak_tree_rss_mb=peak_tree / 2**20, cpu_seconds=usage.ru_utime + usage.ru_stime,
+                    load_avg=os.getloadavg()[0], stdout=stdout, stderr=stderr)
