@@ -87,8 +87,9 @@ class Finding:
     expected: str
     evidence_file: str
     message: str = ""
-    owner_route: str = ""
+    owner_route: str = ""  # how the owner was found: tag:<key>, account or fallback
     exception_id: str = ""
+    notify_route: str = ""  # where the owner is told: "<via> -> <Slack destination>"
 
     @property
     def key(self) -> str:

@@ -6,6 +6,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +23,7 @@ from tasks.collect import collectors_for
 from tasks.evidence import RunFolder, evidence_root, new_run_id, seal
 from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, findings_csv
-from tasks.notify.deliver import deliver
-from tasks.notify.digest import build_digests
+from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
 from tasks.report.writer import write_reports
 from tasks.report_artifacts import publish_report_links
@@ -83,7 +83,9 @@ def run_compliance(
                                   docs_dir=str(folder.path / DOCS_DIR))
     findings = fill_missing_owners(findings, owners_by_account, config)
     outcome = apply_exceptions(findings, config.exceptions, started.date())
-    findings = outcome.findings
+    routes = route_findings(findings=outcome.findings, controls=controls, config=config, evidence_root=root,
+                            account_owners_by_id={k: v for k, v in owners_by_account.items() if v})
+    findings = [replace(f, notify_route=routes.get(f.key, "")) for f in outcome.findings]
     clock = _lap(timings, "validate", clock)
 
     # 4. Write findings and seal the run.
@@ -106,19 +108,18 @@ def run_compliance(
     clock = _lap(timings, "report", clock)
 
     # 5. Notify owners, then publish what a person inspects in the UI.
-    digests = build_digests(findings, run_id, summary.flow_run_url)
-    delivery = deliver(digests, config.notify, config.owners, root)
+    notes = notify_run(findings=findings, controls=controls, summary=summary, lapsed=outcome.lapsed, config=config,
+                       evidence_root=root, account_owners_by_id={k: v for k, v in owners_by_account.items() if v})
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
     publish_report_links(folder.path, reports, run_id)
     _lap(timings, "artifacts", clock)
-    logger.info("run %s finished: %s; %d digest(s) via %s", run_id, json.dumps(summary.counts), len(digests),
-                delivery.channel)
+    logger.info("run %s finished: %s; %d digest(s) via %s, %d message(s) pending", run_id,
+                json.dumps(summary.counts), notes.digests, notes.channel, notes.pending)
     result = summary.to_dict()
     result["timings"] = timings
     result["reports"] = reports
-    result["notifications"] = {"digests": len(digests), "channel": delivery.channel,
-                               "outbox_file": delivery.outbox_file}
+    result["notifications"] = notes.to_dict()
     return result
 
 
@@ -141,7 +142,9 @@ def run_name(kind: str) -> Callable[[], str]:
 
 
 def _flow_run_url() -> str:
+    """The run's page in the Prefect UI, or "" when no UI URL is known (no half-made links in messages)."""
     try:
-        return str(runtime.flow_run.ui_url or "")
+        url = str(runtime.flow_run.ui_url or "")
     except Exception:  # noqa: BLE001 - outside a flow run there is simply no URL
         return ""
+    return url if url.startswith(("http://", "https://")) else ""

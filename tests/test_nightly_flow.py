@@ -123,18 +123,19 @@ def test_evidence_manifest_and_findings_agree(demo_run: dict) -> None:
 
 
 def test_outbox_digests_list_every_violation_for_its_owner(demo_run: dict) -> None:
-    outbox = Path(demo_run["notifications"]["outbox_file"])
-    records = [json.loads(line) for line in outbox.read_text().splitlines()]
-    digests = {r["owner"]: r for r in records if r.get("kind") == "digest"}
-    notified = {
-        (control, item["resource_name"])
-        for record in digests.values()
-        for control, items in record["digest"]["controls"].items()
-        for item in items
-    }
+    notes = demo_run["notifications"]
+    assert (notes["channel"], notes["pending"]) == ("outbox", 0)
+    records = [json.loads(line) for line in Path(notes["outbox_file"]).read_text().splitlines()]
+    digests = {r["owner"]: r for r in records if r.get("kind") == "message" and r["purpose"] == "digest"}
+    notified = {(i["control_id"], i["resource_name"]) for r in digests.values() for i in r["items"]
+                if i["change"] == "new"}
     assert notified == EXPECTED_FAILURES
     assert set(digests) == {"data-eng", "ml-research", "platform-team", "appsec@example.com",
                             "privacy@example.com", "ml-security@example.com"}
+    assert notes["digests"] == len(digests)
+    fails = [f for f in _findings(demo_run) if f["status"] == "FAIL"]
+    assert set(notes["routes"]) == {f["key"] for f in fails}
+    assert all(f["notify_route"] == notes["routes"][f["key"]] for f in fails)
 
 
 def test_collectors_call_only_actions_the_shipped_read_only_policy_allows(demo_run: dict) -> None:
