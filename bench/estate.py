@@ -201,7 +201,8 @@ def _seed_unit(estate: Estate, unit: int) -> None:
 
 def seed(estate: Estate, now: datetime | None = None) -> None:
     """Create the estate in the AWS boto3 points at (the bench's moto server), then age the credentials."""
-    now = now or datetime.now(UTC)
+    # Whole seconds, as AWS reports them (Prowler parses PasswordLastUsed with a format without microseconds).
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     specs = users(estate.scale)
     _seed_account()
     with ThreadPoolExecutor(SEED_THREADS) as pool:

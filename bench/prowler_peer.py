@@ -89,7 +89,8 @@ def run_prowler(endpoint: str, work: Path) -> tuple[Any, dict[str, Counter[str]]
     checks = sorted(set(CHECKS.values()))
     cmd = [str(prowler_bin()), "aws", "--checks", *checks, "--filter-region", *REGIONS,
            "--config-file", str(_config_file(work)), "--output-formats", "csv", "--output-directory", str(output),
-           "--no-banner", "--ignore-exit-code-3", "--log-level", "ERROR"]
+           "--no-banner", "--ignore-exit-code-3", "--log-level", "ERROR",
+           "--scan-unused-services"]  # else EBS default encryption is judged only where volumes exist
     env = {"PATH": f"{VENV / 'bin'}:/usr/bin:/bin", "HOME": str(work), **FAKE_CREDENTIALS,
            "AWS_ENDPOINT_URL": endpoint}
     measured = run_measured(cmd, env, cwd=str(work))
