@@ -43,8 +43,14 @@ def _print_result(result: dict) -> None:
     console.print(table)
     console.print(f"evidence and findings: [bold]{result['run_dir']}[/bold]")
     notes = result.get("notifications", {})
-    console.print(f"notifications: {notes.get('digests', 0)} digest(s) via {notes.get('channel')}"
-                  + (f" → {notes['outbox_file']}" if notes.get("channel") == "outbox" else ""))
+    where = f" → {notes['outbox_file']}" if notes.get("channel") == "outbox" else ""
+    console.print(f"notifications: {notes.get('digests', 0)} digest(s), {notes.get('new', 0)} new item(s) via "
+                  f"{notes.get('channel')}{where}")
+    if notes.get("pending"):
+        console.print(f"[yellow]{notes['pending']} message(s) still pending[/yellow]: `complyflow notify --flush`")
+    reports = result.get("reports") or {}
+    if reports.get("html"):
+        console.print(f"report: {Path(result['run_dir']) / reports['html']}")
 
 
 def _check_config(config: str | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its state per process: start from an empty estate even if a demo ran here before.
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - our own http server
+    urllib.request.urlopen(reset, timeout=30).close()  # noqa: S310
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
         yield endpoint
