@@ -97,7 +97,7 @@ def print_complyflow(section: dict[str, Any], estate: Estate) -> None:
 def measure_complyflow(args: argparse.Namespace, mode: str, estate: Estate, endpoint: str, counter: CallCounter,
                        work: Path, results: dict[str, Any]) -> dict[str, Any]:
     """One measured nightly run with Prefect API `mode`, its calls against the minimum, printed."""
-    config = make_config(work / "configs")
+    config = work / "configs"
     phase = f"complyflow-{mode}"
     print(f"\n=== complyflow run nightly, Prefect API: {mode}")
     with prefect_api(mode, work / f"prefect-home-{mode}") as api:
@@ -153,14 +153,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{results['seed_seconds']} s; work dir {work}")
 
         if not args.skip_complyflow:
+            make_config(work / "configs")
             runs = [measure_complyflow(args, mode, estate, server.endpoint, counter, work, results)
                     for mode in args.prefect]
             results["complyflow"], results["complyflow_runs"] = runs[0], runs
         if args.peer == "prowler":
             from bench.prowler_peer import compare_prowler
 
-            wall = results.get("complyflow", {}).get("wall_seconds", 0.0)
-            results["prowler"] = compare_prowler(server.endpoint, counter, work, wall)
+            walls = {r["prefect_mode"]: r["wall_seconds"] for r in results.get("complyflow_runs", []) if r["ok"]}
+            results["prowler"] = compare_prowler(server.endpoint, counter, work, walls)
     finally:
         server.stop()
         out = work / "results.json"
