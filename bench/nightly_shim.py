@@ -33,23 +33,26 @@ def main() -> None:
     import flows.nightly as nightly
 
     MARKS["imported"] = time.time()
-    run_compliance = nightly.run_compliance
-    print_result = cli._print_result
+    run_compliance = getattr(nightly, "run_compliance", None)
+    print_result = getattr(cli, "_print_result", None)
 
     def timed_run(**kwargs: Any) -> dict[str, Any]:
         MARKS["flow_body_start"] = time.time()
         try:
-            return run_compliance(**kwargs)
+            return run_compliance(**kwargs)  # type: ignore[misc]
         finally:
             MARKS["flow_body_end"] = time.time()
 
     def captured(result: dict[str, Any]) -> None:
         MARKS["flow_returned"] = time.time()
         RECORD["result"] = result
-        print_result(result)
+        print_result(result)  # type: ignore[misc]
 
-    nightly.run_compliance = timed_run
-    cli._print_result = captured
+    # Should either hook disappear from the code, the run still happens; only the split of its time is lost.
+    if run_compliance is not None:
+        nightly.run_compliance = timed_run
+    if print_result is not None:
+        cli._print_result = captured
     try:
         cli.app(args=sys.argv[1:], prog_name="complyflow")
     finally:
