@@ -82,6 +82,10 @@ class LocalPrefect:
         })
         return env
 
+    def spawn(self, name: str, args: list[str], extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Any long-running command against this server (e.g. `complyflow serve`), stopped with the rest."""
+        return self._spawn(name, args, {**self.env, **extra_env})
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.home / f"{name}.log").open("ab")
         process = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
