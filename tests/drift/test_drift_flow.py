@@ -84,8 +84,9 @@ def test_findings_go_to_model_owners(drift_run: dict) -> None:
     assert owners[("model-inventory-registered", "demo-shadow-endpoint")] == "ml-research"
     assert owners[("model-inventory-complete", "pricing-experiment")] == "platform-team"  # no owner: the account's
     outbox = Path(drift_run["notifications"]["outbox_file"])
-    digests = [json.loads(line) for line in outbox.read_text().splitlines()]
-    assert {d["owner"] for d in digests if d.get("kind") == "digest"} == {"data-eng", "ml-research", "platform-team"}
+    records = [json.loads(line) for line in outbox.read_text().splitlines()]
+    digests = [r for r in records if r.get("kind") == "message" and r.get("purpose") == "digest"]
+    assert {d["owner"] for d in digests} == {"data-eng", "ml-research", "platform-team"}
 
 
 def test_the_computed_drift_report_is_in_the_sealed_evidence(drift_run: dict) -> None:

@@ -57,10 +57,11 @@ def test_the_flow_reports_the_demo_register_exactly(vendor_run: dict) -> None:
 def test_owners_get_their_reminders_and_violations(vendor_run: dict) -> None:
     outbox = Path(vendor_run["notifications"]["outbox_file"])
     records = [json.loads(line) for line in outbox.read_text().splitlines()]
-    digests = {r["owner"]: r for r in records if r.get("kind") == "digest"}
+    digests = {r["owner"]: r for r in records if r.get("kind") == "message" and r.get("purpose") == "digest"}
     assert set(digests) == DEMO_VENDOR_OWNERS
-    initech = digests["ml-security@example.com"]["digest"]["controls"]
-    assert {item["resource_name"] for item in initech["vendor-review-due-imminent"]} == {"Initech Labelling"}
+    initech = digests["ml-security@example.com"]["items"]
+    imminent = {i["resource_name"] for i in initech if i["control_id"] == "vendor-review-due-imminent"}
+    assert imminent == {"Initech Labelling"}
 
 
 def _write_control(folder: Path, control_id: str, **changes: object) -> None:
