@@ -58,6 +58,16 @@ class NightlyRun:
     def counts(self) -> dict[str, int]:
         return dict(self.record.get("result", {}).get("counts", {}))
 
+    def per_control(self) -> dict[str, dict[str, int]]:
+        """control id -> status counts, from the run's findings.json (to set beside the peer's)."""
+        run_dir = self.record.get("result", {}).get("run_dir")
+        counts: dict[str, dict[str, int]] = {}
+        for path in Path(run_dir).glob("**/findings.json") if run_dir else []:
+            for finding in json.loads(path.read_text(encoding="utf-8")).get("findings", []):
+                by_status = counts.setdefault(finding["control_id"], {})
+                by_status[finding["status"]] = by_status.get(finding["status"], 0) + 1
+        return counts
+
     def breakdown(self) -> dict[str, float]:
         """Wall time split into phases from the shim's marks (seconds); empty without the shim."""
         marks = self.record.get("marks", {})

@@ -98,7 +98,8 @@ def run_prowler(endpoint: str, work: Path) -> tuple[Any, dict[str, Counter[str]]
 
 
 def compare_prowler(
-    endpoint: str, counter: CallCounter, work: Path, complyflow_walls: dict[str, float]
+    endpoint: str, counter: CallCounter, work: Path, complyflow_walls: dict[str, float],
+    complyflow_findings: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """Run Prowler, print its time, calls and findings per check, and its wall time over each complyflow run's."""
     prowler_bin()
@@ -113,8 +114,10 @@ def compare_prowler(
     rows = []
     for control, check in CHECKS.items():
         counts = findings.get(check, Counter())
-        rows.append((control, check, counts.get("PASS", 0), counts.get("FAIL", 0), counts.get("MANUAL", 0)))
-    print(table(["complyflow control", "prowler check", "PASS", "FAIL", "MANUAL"], rows))
+        ours = (complyflow_findings or {}).get(control, {})
+        rows.append((control, ours.get("PASS", 0), ours.get("FAIL", 0), check, counts.get("PASS", 0),
+                     counts.get("FAIL", 0)))
+    print(table(["complyflow control", "PASS", "FAIL", "prowler check", "PASS", "FAIL"], rows))
     print("AWS API calls by Prowler (counted at the moto server):")
     print(service_table(calls))
     if errors:

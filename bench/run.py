@@ -66,7 +66,7 @@ def complyflow_section(run: NightlyRun, estate: Estate) -> dict[str, Any]:
         "ok": run.ok, "returncode": m.returncode, "wall_seconds": round(m.wall, 2),
         "cpu_seconds": round(m.cpu_seconds, 2), "load_avg_1m_at_end": round(m.load_avg, 2),
         "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_tree_rss_mb": round(m.peak_tree_rss_mb, 1),
-        "timings": run.timings, "counts": run.counts,
+        "timings": run.timings, "counts": run.counts, "per_control": run.per_control(),
         "breakdown": {k: round(v, 2) for k, v in parts.items()},
         "prefect_seconds": round(run.prefect_seconds(), 2) if parts else None,
         "resources_per_second": round(estate.resources / m.wall, 1),
@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             from bench.prowler_peer import compare_prowler
 
             walls = {r["prefect_mode"]: r["wall_seconds"] for r in results.get("complyflow_runs", []) if r["ok"]}
-            results["prowler"] = compare_prowler(server.endpoint, counter, work, walls)
+            ours = results.get("complyflow", {}).get("per_control", {})
+            results["prowler"] = compare_prowler(server.endpoint, counter, work, walls, ours)
     finally:
         server.stop()
         out = work / "results.json"
