@@ -9,6 +9,7 @@ import io
 import json
 import shutil
 import zipfile
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import get_args
@@ -192,11 +193,14 @@ def test_pre_audit_runs_fresh_and_links_its_pack(pre_audit_run: dict) -> None:
     files = _open(Path(pack["path"]))
     rows = list(csv.DictReader(io.StringIO(files["findings/findings.csv"].decode())))
     assert {r["control_id"] for r in rows} == {"s3-bucket-default-encryption", "iam-user-console-mfa"}
+    sealed = json.loads(Path(pre_audit_run["run_dir"], FINDINGS_JSON).read_text())["findings"]
+    assert sorted((r["key"], r["status"]) for r in rows) == sorted((f["key"], f["status"]) for f in sealed)
     failing = {(r["control_id"], r["resource_name"]) for r in rows if r["status"] == "FAIL"}
-    assert failing == {("s3-bucket-default-encryption", "demo-eu-features"), ("iam-user-console-mfa", "bob")}
+    assert {("s3-bucket-default-encryption", "demo-eu-features"), ("iam-user-console-mfa", "bob")} <= failing
     run = pre_audit_run["run_id"]
     assert f"runs/{run}/evidence/s3_buckets.parquet" in files and f"runs/{run}/{MANIFEST}" in files
-    assert pack["findings"] == {"FAIL": 2, "PASS": sum(1 for r in rows if r["status"] == "PASS")}
+    assert files[f"runs/{run}/{FINDINGS_JSON}"] == Path(pre_audit_run["run_dir"], FINDINGS_JSON).read_bytes()
+    assert pack["findings"] == dict(Counter(r["status"] for r in rows))
 
 
 def test_pre_audit_publishes_link_and_index_artifacts(pre_audit_run: dict) -> None:

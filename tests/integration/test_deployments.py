@@ -12,6 +12,7 @@ import json
 import logging
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,9 +27,8 @@ from flows.pre_audit import AUDIT_PACK_INDEX_KEY, AUDIT_PACK_KEY
 from tasks.artifacts import SUMMARY_KEY, VIOLATIONS_KEY
 from tasks.evidence import LocalStore
 from tasks.verify import verify_store
-from tests.integration.stack import LocalPrefect
+from tests.integration.stack import REPO, LocalPrefect
 
-DEPLOYMENTS = ("nightly-compliance", "pre-audit")
 RUN_TIMEOUT = 900  # seconds; two cores shared with other work
 
 
@@ -81,7 +81,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             seed_demo_estate()
             prefect.start_server()
             prefect.cli("work-pool", "create", pool.name, "--type", pool.type)
-            prefect.cli("deploy", *(arg for name in DEPLOYMENTS for arg in ("--name", name)))
+            prefect.cli("deploy", "--all")  # every deployment of prefect.yaml, as a newcomer would
             prefect.start_worker(pool.name, {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
                                              "COMPLYFLOW_EVIDENCE_DIR": str(evidence)})
             today = datetime.now(UTC).date().isoformat()
@@ -109,6 +109,19 @@ def _state(stack: Stack, run: str) -> str:
     return str(stack.runs[run].state.type.value)
 
 
+def test_every_configured_deployment_is_deployed_with_its_schedule(stack: Stack) -> None:
+    config = load_deployments_config()
+    with _client(stack.prefect) as client:
+        deployed = {d.name: d for d in client.read_deployments()}
+    assert set(deployed) == set(config.deployments)
+    for name, spec in config.deployments.items():
+        schedules = [(s.schedule.cron, s.schedule.timezone) for s in deployed[name].schedules]
+        assert schedules == ([(spec.schedule.cron, spec.schedule.timezone)] if spec.schedule else []), name
+        assert deployed[name].work_pool_name == config.work_pool.name
+        assert deployed[name].pull_steps == [
+            {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
+
+
 def test_nightly_run_completes_with_named_runs_and_tasks(stack: Stack) -> None:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -123,15 +136,25 @@ def test_nightly_run_completes_with_named_runs_and_tasks(stack: Stack) -> None:
     assert all(t.state.is_completed() for t in tasks if t.name.startswith("collect-"))
 
 
+def _run_findings(stack: Stack, flow: str) -> list[dict[str, Any]]:
+    """Findings of the worker's run of `flow`, read from the evidence it sealed."""
+    runs = [p for p in (stack.evidence / "runs").iterdir()
+            if json.loads((p / "run.json").read_text())["flow"] == flow]
+    assert len(runs) == 1, runs
+    return json.loads((runs[0] / "findings" / "findings.json").read_text())["findings"]
+
+
 def test_nightly_artifacts_are_read_back_through_the_client(stack: Stack) -> None:
     artifacts = _artifacts(stack, "nightly")
     assert {SUMMARY_KEY, VIOLATIONS_KEY} <= set(artifacts)
     rows = artifacts[SUMMARY_KEY].data
     rows = json.loads(rows) if isinstance(rows, str) else rows
-    by_control = {row["control"]: row for row in rows}
-    assert by_control["rds-storage-encrypted"]["FAIL"] == 1
-    assert by_control["s3-bucket-tls-only"]["FAIL"] == 1
-    assert "demo-legacy-db" in artifacts[VIOLATIONS_KEY].data
+    findings = _run_findings(stack, "nightly")
+    expected = Counter((f["control_id"], f["status"]) for f in findings)
+    assert {(r["control"], s): r[s] for r in rows for s in ("PASS", "FAIL", "ERROR", "EXCEPTED") if r[s]} == dict(
+        expected)  # the table in the UI is exactly what the sealed findings say
+    failing = {f["resource_name"] for f in findings if f["status"] == "FAIL"}
+    assert "demo-legacy-db" in failing and "demo-legacy-db" in artifacts[VIOLATIONS_KEY].data
 
 
 def test_pre_audit_builds_an_audit_pack_linked_from_an_artifact(stack: Stack) -> None:
