@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
@@ -37,7 +38,7 @@ def download_hint(url: str) -> str:
     """How a person gets the pack: a path on the worker's disk, or an `aws s3 cp` (never a signed URL)."""
     if url.startswith("s3://"):
         return f"`aws s3 cp {url} .`"
-    return f"`{Path(url.removeprefix('file://'))}` on the worker's disk"
+    return f"`{Path(unquote(url.removeprefix('file://')))}` on the worker's disk"
 
 
 def publish_pack_artifacts(pack: AuditPack, request: PackRequest) -> None:

@@ -173,6 +173,7 @@ def test_framework_choices_match_the_catalog_frameworks() -> None:
 def test_download_hint_never_signs_a_url() -> None:
     assert download_hint("s3://bkt/ev/audit-packs/p.zip") == "`aws s3 cp s3://bkt/ev/audit-packs/p.zip .`"
     assert download_hint("file:///srv/ev/audit-packs/p.zip") == "`/srv/ev/audit-packs/p.zip` on the worker's disk"
+    assert download_hint(Path("/srv/my evidence/p.zip").as_uri()) == "`/srv/my evidence/p.zip` on the worker's disk"
 
 
 # --- the flow ------------------------------------------------------------------------------------
