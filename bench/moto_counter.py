@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -82,10 +83,16 @@ def classify(environ: dict[str, Any]) -> tuple[Call, bytes | None]:
 
 
 class CallCounter:
-    """Thread-safe call counts; `phase` labels whatever runs now (seed, complyflow, prowler)."""
+    """Thread-safe call counts; `phase` labels whatever runs now (seed, complyflow, prowler).
 
-    def __init__(self) -> None:
+    `latency` (seconds) is added to every call outside the seed phase: moto answers in a few
+    milliseconds of CPU, AWS in tens of milliseconds of waiting, and only waiting shows whether a
+    tool overlaps its calls. The sleep releases the GIL, so concurrent calls wait concurrently.
+    """
+
+    def __init__(self, latency: float = 0.0) -> None:
         self.phase = "idle"
+        self.latency = latency
         self._lock = threading.Lock()
         self._counts: Counter[CallKey] = Counter()
         self._errors: Counter[CallKey] = Counter()
@@ -112,6 +119,8 @@ def counting(app: Callable[..., Iterable[bytes]], counter: CallCounter) -> Calla
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         call, body = classify(environ)
+        if counter.latency and counter.phase != "seed":
+            time.sleep(counter.latency)
         if body is not None:
             environ["wsgi.input"] = io.BytesIO(body)
         status: list[int] = [0]

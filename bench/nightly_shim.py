@@ -25,6 +25,25 @@ def _write() -> None:
             json.dump(RECORD, handle, default=str)
 
 
+def _time_collectors() -> None:
+    """Seconds per (service, region) collector: the longest one bounds the collect step."""
+    import tasks.steps as steps
+
+    collect = getattr(steps, "run_collector", None)
+    if collect is None:
+        return
+    spans: list[dict[str, Any]] = RECORD.setdefault("collectors", [])
+
+    def timed(collector: Any, account: Any, region: str, *args: Any, **kwargs: Any) -> Any:
+        start = time.time()
+        try:
+            return collect(collector, account, region, *args, **kwargs)
+        finally:
+            spans.append({"service": collector.service, "region": region, "start": start, "end": time.time()})
+
+    steps.run_collector = timed
+
+
 def main() -> None:
     import prefect  # noqa: F401 - timed apart from the project's own imports
 
@@ -48,6 +67,7 @@ def main() -> None:
         RECORD["result"] = result
         print_result(result)  # type: ignore[misc]
 
+    _time_collectors()
     # Should either hook disappear from the code, the run still happens; only the split of its time is lost.
     if run_compliance is not None:
         nightly.run_compliance = timed_run

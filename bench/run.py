@@ -53,6 +53,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                              "server: `prefect server start` once, before timing")
     parser.add_argument("--plain-cli", action="store_true",
                         help="run the `complyflow` script itself (no split of the wall time)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="added to every AWS call the runs make, as AWS's network and service time (default 0: "
+                             "moto's own speed)")
     parser.add_argument("--skip-complyflow", action="store_true", help="only the peer (to debug it)")
     parser.add_argument("--work-dir", type=Path, help="where configs, evidence and results go (default: a temp dir)")
     parser.add_argument("--json-out", type=Path, help="also write the results JSON here")
@@ -68,6 +71,8 @@ def complyflow_section(run: NightlyRun, estate: Estate) -> dict[str, Any]:
         "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_tree_rss_mb": round(m.peak_tree_rss_mb, 1),
         "timings": run.timings, "counts": run.counts, "per_control": run.per_control(),
         "breakdown": {k: round(v, 2) for k, v in parts.items()},
+        "collectors": sorted(({"collector": f"{c['service']} {c['region']}", "seconds": round(c["end"] - c["start"], 2)}
+                              for c in run.record.get("collectors", [])), key=lambda c: -c["seconds"]),
         "prefect_seconds": round(run.prefect_seconds(), 2) if parts else None,
         "resources_per_second": round(estate.resources / m.wall, 1),
         "output_tail": (m.stdout[-1500:] + m.stderr[-1500:]) if m.returncode else "",
@@ -90,6 +95,9 @@ def print_complyflow(section: dict[str, Any], estate: Estate) -> None:
         print(f"Prefect orchestration (import, server start/flow run/final state/shutdown, artifacts): "
               f"{prefect:.2f} s = {100 * prefect / wall:.1f}% of wall "
               "(task-run bookkeeping inside the steps is not separable and counts as step time)")
+    if section["collectors"]:
+        print("slowest collectors (seconds, concurrent): " + ", ".join(
+            f"{c['collector']} {c['seconds']:.1f}" for c in section["collectors"][:6]))
     if section["returncode"]:
         print("output tail:\n" + section["output_tail"])
 
@@ -139,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     work = (args.work_dir or Path(tempfile.mkdtemp(prefix="complyflow-bench-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"scale": args.scale, "resources": estate.resources, "machine": machine(),
-                               "prefect_modes": args.prefect, "work_dir": str(work)}
-    counter = CallCounter()
+                               "prefect_modes": args.prefect, "latency_ms": args.latency_ms, "work_dir": str(work)}
+    counter = CallCounter(latency=args.latency_ms / 1000)
     server = CountingMotoServer(_free_port(), counter)
     server.start()
     os.environ["AWS_ENDPOINT_URL"] = server.endpoint
@@ -150,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         seed(estate)
         results["seed_seconds"] = round(time.perf_counter() - clock, 1)
         print(f"moto at {server.endpoint}; N={args.scale}: {estate.resources} resources seeded in "
-              f"{results['seed_seconds']} s; work dir {work}")
+              f"{results['seed_seconds']} s; added latency per call {args.latency_ms} ms; work dir {work}")
 
         if not args.skip_complyflow:
             make_config(work / "configs")
