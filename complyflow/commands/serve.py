@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import time
 from typing import Annotated
 
@@ -39,16 +41,33 @@ def serve(
         return
     from complyflow.demo import moto_server, seed_demo_estate
 
+    _quiet_moto()
     with moto_server() as endpoint:
         seed_demo_estate()
         console.print(f"[green]✓[/green] demo AWS estate at {endpoint}; flow runs of this process use it")
         prefect_serve(*deployments, limit=limit)
 
 
+def _quiet_moto() -> None:
+    """moto's request log would bury the lines a person needs (the endpoint, the exports)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _stop_on_sigterm() -> None:
+    """`kill` (SIGTERM) stops the demo estate as cleanly as Ctrl-C: the moto server is shut down."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def demo_estate() -> None:
     """Run the demo AWS estate (moto on 127.0.0.1, seeded) until Ctrl-C, for a worker to collect from."""
     from complyflow.demo import FAKE_CREDENTIALS, moto_server, seed_demo_estate
 
+    _quiet_moto()
+    _stop_on_sigterm()
     with moto_server() as endpoint:
         seed_demo_estate()
         console.print(f"[green]✓[/green] demo AWS estate at {endpoint}. Start the worker with this environment:")

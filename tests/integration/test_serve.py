@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from complyflow.deploy_config import load_deployments_config
@@ -65,3 +69,29 @@ def test_a_triggered_run_completes_in_the_serving_process(served: tuple[LocalPre
         keys = {a.key for a in client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))}
     assert AUDIT_PACK_KEY in keys
     assert len(list((evidence / "audit-packs").glob("*.zip"))) == 1
+
+
+def test_demo_estate_serves_a_seeded_estate_until_terminated() -> None:
+    complyflow = shutil.which("complyflow")
+    assert complyflow, "the complyflow command is not installed: pip install -e ."
+    process = subprocess.Popen([complyflow, "demo-estate"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True, env={**os.environ, "COLUMNS": "200"})
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 180
+        while not any("Ctrl-C stops it" in line for line in lines):
+            assert time.monotonic() < deadline and process.poll() is None, "".join(lines)
+            lines.append(process.stdout.readline())  # type: ignore[union-attr]
+        exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines
+                       if line.startswith("export "))
+        assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=exports["AWS_ENDPOINT_URL"],
+                          aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"])
+        assert "demo-training-data" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
