@@ -96,11 +96,13 @@ class NightlyRun:
 
 
 def run_nightly(endpoint: str, config: Path, evidence: Path, api: PrefectApi, work: Path,
-                plain_cli: bool = False) -> NightlyRun:
+                plain_cli: bool = False, code: Path | None = None) -> NightlyRun:
     """`complyflow run nightly` as a subprocess pointed at moto; the shim adds timing marks unless `plain_cli`."""
     result_file = work / "nightly-result.json"
     env = child_env({**FAKE_CREDENTIALS, **api.env, "AWS_ENDPOINT_URL": endpoint,
                      "BENCH_RESULT_JSON": str(result_file), "COLUMNS": "120"})
+    if code:  # ahead of the editable install, whose finder comes after sys.path
+        env["PYTHONPATH"] = str(code.resolve())
     args = ["run", "nightly", "--config", str(config), "--evidence-dir", str(evidence)]
     if plain_cli:
         cmd = [str(Path(sys.executable).with_name("complyflow")), *args]

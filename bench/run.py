@@ -56,6 +56,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="added to every AWS call the runs make, as AWS's network and service time (default 0: "
                              "moto's own speed)")
+    parser.add_argument("--code", type=Path,
+                        help="run complyflow from this source tree (put first on PYTHONPATH), e.g. a copy with a "
+                             "proposed change, to measure it against the installed one")
     parser.add_argument("--skip-complyflow", action="store_true", help="only the peer (to debug it)")
     parser.add_argument("--work-dir", type=Path, help="where configs, evidence and results go (default: a temp dir)")
     parser.add_argument("--json-out", type=Path, help="also write the results JSON here")
@@ -110,7 +113,8 @@ def measure_complyflow(args: argparse.Namespace, mode: str, estate: Estate, endp
     print(f"\n=== complyflow run nightly, Prefect API: {mode}")
     with prefect_api(mode, work / f"prefect-home-{mode}") as api:
         counter.phase = phase
-        run = run_nightly(endpoint, config, work / f"evidence-{mode}", api, work, plain_cli=args.plain_cli)
+        run = run_nightly(endpoint, config, work / f"evidence-{mode}", api, work, plain_cli=args.plain_cli,
+                          code=args.code)
         counter.phase = "idle"
     section = complyflow_section(run, estate)
     section["prefect_mode"] = mode
@@ -147,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     work = (args.work_dir or Path(tempfile.mkdtemp(prefix="complyflow-bench-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"scale": args.scale, "resources": estate.resources, "machine": machine(),
-                               "prefect_modes": args.prefect, "latency_ms": args.latency_ms, "work_dir": str(work)}
+                               "prefect_modes": args.prefect, "latency_ms": args.latency_ms,
+                               "code": str(args.code or "installed"), "work_dir": str(work)}
     counter = CallCounter(latency=args.latency_ms / 1000)
     server = CountingMotoServer(_free_port(), counter)
     server.start()
