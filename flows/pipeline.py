@@ -20,7 +20,7 @@ from flows.selection import select_accounts, select_controls
 from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
 from tasks.collect import collectors_for
-from tasks.evidence import RunFolder, evidence_root, new_run_id, seal
+from tasks.evidence import RunFolder, evidence_root, new_run_id, open_store, seal
 from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, findings_csv
 from tasks.notify.service import notify_run, route_findings
@@ -49,6 +49,7 @@ def run_compliance(
     clock = time.perf_counter()
     started = datetime.now(UTC)
     root = evidence_root(evidence_dir)
+    store = open_store(config.directory, evidence_dir)  # local by default; S3 per configs/evidence-store.yaml
     run_id = new_run_id(started)
     folder = RunFolder(root, run_id).create()
     logger.info("run %s: %d controls, evidence in %s", run_id, len(controls), folder.path)
@@ -103,7 +104,8 @@ def run_compliance(
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
     reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions)
-    seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()})
+    seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()},
+         store=store)
 
     clock = _lap(timings, "report", clock)
 

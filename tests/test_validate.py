@@ -120,7 +120,7 @@ def test_resource_gap_makes_a_missing_value_an_error_with_the_failed_call() -> N
     statuses = by_id(findings)
     assert statuses["b"] == Status.ERROR
     message = next(f.message for f in findings if f.resource_id == "b")
-    assert message == "evidence missing: GetThingPolicy AccessDenied"
+    assert message == "evidence missing: GetThingPolicy AccessDenied: no"
     assert statuses["c"] == Status.PASS
     assert "a" not in statuses  # not applicable and no gap: no finding
 

@@ -23,11 +23,8 @@ MODEL_CONTROLS = ("model-inventory-registered", "model-inventory-complete", "mod
 
 
 def model_configs(target: Path) -> Path:
-    """A copy of the shipped configs with the model controls enabled (they ship disabled until wired)."""
+    """A copy of the shipped configs (the model controls ship enabled)."""
     shutil.copytree(REPO_CONFIGS, target)
-    for control in MODEL_CONTROLS:
-        path = target / "controls" / f"{control}.yaml"
-        path.write_text(path.read_text(encoding="utf-8").replace("enabled: false", "enabled: true"), encoding="utf-8")
     return target
 
 

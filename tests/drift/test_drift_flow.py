@@ -113,7 +113,7 @@ def test_no_enabled_model_control_is_a_clear_error(tmp_path: Path) -> None:
     configs = model_configs(tmp_path / "configs")
     for control in MODEL_CONTROLS:
         path = configs / "controls" / f"{control}.yaml"
-        path.write_text(path.read_text().replace("enabled: true", "enabled: false"))
+        path.write_text(path.read_text() + "enabled: false\n")
     with pytest.raises(ValueError, match="no enabled control reads the model tables"):
         drift_control_ids(load_config(configs))
     assert sorted(drift_control_ids(load_config(model_configs(tmp_path / "enabled")))) == sorted(MODEL_CONTROLS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import boto3
-import pytest
 from moto import mock_aws
 
 from complyflow.demo import seed_demo_estate
@@ -16,8 +15,6 @@ from tasks.evidence import S3Store
 from tasks.verify import verify_store
 
 
-@pytest.mark.xfail(strict=True, reason="flows/pipeline.py does not yet pass the configured store to seal(); "
-                                       "remove this mark when it does (see the evidence-store wiring note)")
 def test_runs_seal_into_the_configured_s3_store(prefect_harness: None, config_dir: Path, tmp_path: Path) -> None:
     (config_dir / "evidence-store.yaml").write_text(
         "backend: s3\ns3:\n  bucket: evidence-bucket\n  object_lock: required\nretention_days: 30\n")
