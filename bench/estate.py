@@ -96,6 +96,9 @@ def users(scale: int) -> tuple[UserSpec, ...]:
     return tuple(specs)
 
 
+#: moto creates the aws/dynamodb key on the first KMS-encrypted table of a region, without a lock: tables
+#: created concurrently would leave a varying number of such keys, and the estate would differ run to run.
+_tables_lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
 
@@ -167,9 +170,11 @@ def _seed_databases(region: str, unit: int, count: int, kms_arn: str) -> None:
             AllocatedStorage=20, StorageEncrypted=encrypted, KmsKeyId=kms_arn if encrypted else "", Tags=tags)
         sse = ({"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_arn}, {"Enabled": True, "SSEType": "KMS"},
                None)[i % 3]
-        ddb.create_table(TableName=f"bench-{unit}-table-{i}", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST", Tags=tags, **({"SSESpecification": sse} if sse else {}))
+        with _tables_lock:
+            ddb.create_table(TableName=f"bench-{unit}-table-{i}",
+                             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST", Tags=tags, **({"SSESpecification": sse} if sse else {}))
         sm.create_notebook_instance(NotebookInstanceName=f"bench-{unit}-nb-{i}", InstanceType="ml.t3.medium",
                                     RoleArn=ROLE_ARN, Tags=tags, **({"KmsKeyId": kms_arn} if i % 2 == 0 else {}))
 
