@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ def collect_account(account: str, run_id: str, as_of: str, tables: list[str], co
     collectors = [c for c in collectors_for(set(tables)) if c.scope != "organization"]
     collected = collect_in_flow(config, [scope], collectors, datetime.fromisoformat(as_of), organization=False)
     target = staging_dir(evidence_root(evidence_dir), run_id, scope.name)
-    stage(collected, target)
-    return {"account": account, "staged": str(target), "rows": {k: len(v) for k, v in collected.tables.items()},
-            "gaps": len(collected.gaps)}
+    worker = os.environ.get("PREFECT__WORKER_NAME", "")  # set by the Prefect worker that started this run
+    stage(collected, target, worker)
+    return {"account": account, "staged": str(target), "worker": worker,
+            "rows": {k: len(v) for k, v in collected.tables.items()}, "gaps": len(collected.gaps)}

@@ -8,6 +8,7 @@ root, and the parent merges them into one snapshot, one validation and one repor
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ class Collected:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     gaps: list[EvidenceGap] = field(default_factory=list)
     account_owners: dict[str, str | None] = field(default_factory=dict)
+    collected_by: dict[str, str] = field(default_factory=dict)  # account name → worker, when fanned out
 
     def extend(self, results: list[CollectorResult]) -> None:
         frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
@@ -111,19 +113,21 @@ def staging_dir(root: Path, run_id: str, account_name: str) -> Path:
     return root / STAGING / run_id / account_name
 
 
-def stage(collected: Collected, directory: Path) -> None:
+def stage(collected: Collected, directory: Path, worker: str = "") -> None:
     """Write one account's evidence where the parent run will merge it."""
     for name, frame in collected.tables.items():
         atomic_write_bytes(directory / f"{name}.parquet", frame.reset_index(drop=True).to_parquet(index=False))
     atomic_write_json(directory / "gaps.json", [g.to_dict() for g in collected.gaps])
     atomic_write_json(directory / "accounts.json", collected.account_owners)
+    atomic_write_json(directory / "provenance.json", {"worker": worker})
 
 
 def unstage(directory: Path) -> Collected:
     tables = {p.stem: pd.read_parquet(p) for p in sorted(directory.glob("*.parquet"))}
     gaps = [EvidenceGap.from_dict(g) for g in json.loads((directory / "gaps.json").read_text(encoding="utf-8"))]
     owners = json.loads((directory / "accounts.json").read_text(encoding="utf-8"))
-    return Collected(tables=tables, gaps=gaps, account_owners=owners)
+    worker = json.loads((directory / "provenance.json").read_text(encoding="utf-8")).get("worker", "")
+    return Collected(tables=tables, gaps=gaps, account_owners=owners, collected_by={directory.name: worker})
 
 
 @task(name="collect-account-run", task_run_name="collect-account-{account.name}", cache_policy=NO_CACHE,
@@ -159,8 +163,10 @@ def collect_fanned_out(config: Config, accounts: list[AccountScope], collectors:
             merged.account_owners[account.id or account.name] = account.owner
             continue
         merged.account_owners.update(part.account_owners)
+        merged.collected_by.update(part.collected_by)
         merged.gaps += part.gaps
         merged.extend([CollectorResult(tables=part.tables)])
+    shutil.rmtree(root / STAGING / run_id, ignore_errors=True)  # merged: the run folder is the record now
     org = [c for c in collectors if c.scope == "organization"]
     if org:
         local = collect_in_flow(config, accounts[:1], org, as_of)

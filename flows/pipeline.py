@@ -94,7 +94,8 @@ def run_compliance(
     summary = RunSummary(
         run_id=run_id, flow=flow_name,
         scope={"accounts": sorted(owners_by_account), "regions": config.scope.regions,
-               "controls": [c.id for c in controls], "frameworks": frameworks or []},
+               "controls": [c.id for c in controls], "frameworks": frameworks or [],
+               "execution": execution.mode, "collected_by": collected.collected_by},
         started_at=started, ended_at=ended, counts=count_by_status(findings), run_dir=str(folder.path),
         flow_run_url=_flow_run_url(),
     )

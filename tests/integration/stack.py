@@ -119,9 +119,12 @@ class LocalPrefect:
                                f"{result.stderr}")
         return result.stdout
 
-    def start_worker(self, pool: str, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
-        return self._spawn(f"worker-{pool}", [*PREFECT, "worker", "start", "--pool", pool, "--type", "process"],
-                           {**self.env, **extra_env})
+    def start_worker(self, pool: str, extra_env: dict[str, str], name: str | None = None,
+                     limit: int | None = None) -> subprocess.Popen[bytes]:
+        args = [*PREFECT, "worker", "start", "--pool", pool, "--type", "process"]
+        args += ["--name", name] if name else []
+        args += ["--limit", str(limit)] if limit else []
+        return self._spawn(f"worker-{name or pool}", args, {**self.env, **extra_env})
 
     def log(self, name: str) -> str:
         path = self.home / f"{name}.log"

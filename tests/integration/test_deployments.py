@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 import zipfile
 from collections import Counter
@@ -82,8 +83,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             prefect.start_server()
             prefect.cli("work-pool", "create", pool.name, "--type", pool.type)
             prefect.cli("deploy", "--all")  # every deployment of prefect.yaml, as a newcomer would
-            prefect.start_worker(pool.name, {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
-                                             "COMPLYFLOW_EVIDENCE_DIR": str(evidence)})
+            worker_env = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "COMPLYFLOW_EVIDENCE_DIR": str(evidence)}
+            # Two workers with two slots each: the fan-out run below must spread over both.
+            prefect.start_worker(pool.name, worker_env, limit=2)
+            prefect.start_worker(pool.name, worker_env, name="worker-b", limit=2)
             today = datetime.now(UTC).date().isoformat()
             nightly = _trigger(prefect, "nightly-compliance", {})
             # The nightly run must be sealed first so that the pre-audit pack holds both runs of today.
@@ -92,9 +95,36 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"], "period_start": today}),
                 "bad-pre-audit": _trigger(prefect, "pre-audit", {"controls": ["no-such-control"]}),
             })
+            fan_out_config = _fan_out_config(tmp_path_factory.mktemp("fan-out"))
+            runs |= _wait(prefect, {"fan-out": _trigger(prefect, "nightly-compliance", {
+                "config_dir": str(fan_out_config), "evidence_dir": str(evidence.parent / "fan-out-evidence")})})
             yield Stack(prefect=prefect, evidence=evidence, runs=runs)
     finally:
         prefect.stop()
+
+
+FAN_OUT_ACCOUNTS = {f"acct-{n}": f"{n}" * 12 for n in "1234"}  # name → account id (111111111111, …)
+
+
+def _fan_out_config(folder: Path) -> Path:
+    """The shipped configs, with four accounts reached through AssumeRole and collection fanned out."""
+    import boto3
+    import yaml
+
+    target = folder / "configs"
+    shutil.copytree(REPO / "configs", target)
+    accounts = []
+    for name, account_id in FAN_OUT_ACCOUNTS.items():
+        role = f"arn:aws:iam::{account_id}:role/complyflow-read-only"
+        accounts.append({"name": name, "role_arn": role, "owner": f"{name}-team"})
+        creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="seed")["Credentials"]
+        logs = boto3.client("logs", region_name="eu-west-1", aws_access_key_id=creds["AccessKeyId"],
+                            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+        logs.create_log_group(logGroupName=f"/{name}/app")
+    scope = {"global_region": "us-east-1", "regions": ["us-east-1", "eu-west-1"], "accounts": accounts,
+             "execution": {"mode": "deployments", "timeout_seconds": RUN_TIMEOUT}}
+    (target / "scope.yaml").write_text(yaml.safe_dump(scope))
+    return target
 
 
 def _artifacts(stack: Stack, run: str) -> dict[str, Any]:
@@ -186,3 +216,28 @@ def test_a_failing_run_is_failed_not_completed(stack: Stack) -> None:
 def test_the_evidence_written_by_the_worker_verifies(stack: Stack) -> None:
     report = verify_store(LocalStore(stack.evidence))
     assert report.ok and report.issues == [] and len(report.runs_checked) == 2
+
+
+def test_fan_out_spreads_accounts_over_two_workers_and_merges_one_report(stack: Stack) -> None:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    assert _state(stack, "fan-out") == "COMPLETED", stack.prefect.log("worker-complyflow")
+    root = stack.evidence.parent / "fan-out-evidence"
+    (run_dir,) = (root / "runs").iterdir()
+    summary = json.loads((run_dir / "run.json").read_text())
+    assert summary["scope"]["execution"] == "deployments"
+    collected_by = summary["scope"]["collected_by"]
+    assert set(collected_by) == set(FAN_OUT_ACCOUNTS)
+    assert len(set(collected_by.values())) == 2, collected_by  # both workers took part
+    assert "worker-b" in collected_by.values()
+    findings = json.loads((run_dir / "findings" / "findings.json").read_text())["findings"]
+    logs = {(f["account"], f["resource_name"], f["status"])
+            for f in findings if f["control_id"] == "logs-retention-365"}
+    assert logs == {(account_id, f"/{name}/app", "FAIL") for name, account_id in FAN_OUT_ACCOUNTS.items()}
+    assert set(summary["scope"]["accounts"]) == set(FAN_OUT_ACCOUNTS.values())
+    assert not (root / "staging").exists() or not any((root / "staging").iterdir())
+    with _client(stack.prefect) as client:
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[stack.runs["fan-out"].id])))
+    assert sorted(c.name.split("-")[1] + "-" + c.name.split("-")[2] for c in children) == sorted(FAN_OUT_ACCOUNTS)
+    assert all(c.state and c.state.is_completed() for c in children)
