@@ -6,14 +6,14 @@ discovery and the inventory / drift reports), so a new model control joins this 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from complyflow.config import Config, load_config
-from flows.pipeline import run_compliance
+from flows.pipeline import run_compliance, run_name
+from flows.selection import controls_reading
 from tasks.collect import model_drift, sagemaker_models
 
 TABLES: tuple[str, ...] = (*sagemaker_models.COLLECTOR.tables, *model_drift.COLLECTOR.tables)
@@ -21,20 +21,12 @@ TABLES: tuple[str, ...] = (*sagemaker_models.COLLECTOR.tables, *model_drift.COLL
 
 def drift_control_ids(config: Config) -> list[str]:
     """Enabled catalog controls reading a model evidence table; none is a configuration error."""
-    ids = [c.id for c in config.enabled_controls if c.evidence_table in TABLES]
-    if not ids:
-        raise ValueError(f"{config.directory}: no enabled control reads the model tables ({', '.join(TABLES)}); "
-                         "add configs/controls/model-*.yaml or enable them")
-    return ids
-
-
-def _run_name() -> str:
-    return f"drift-{datetime.now(UTC):%Y-%m-%d}"
+    return controls_reading(config, TABLES, "model")
 
 
 @flow(
     name="drift-monitoring",
-    flow_run_name=_run_name,
+    flow_run_name=run_name("drift"),
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(max_workers=8),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from complyflow.config import FRAMEWORKS, AccountScope, Config, Control
 
 
@@ -35,3 +37,16 @@ def select_accounts(config: Config, accounts: list[str] | None) -> list[AccountS
     if unknown:
         raise ValueError(f"account(s) not in scope.yaml: {', '.join(sorted(unknown))}")
     return chosen
+
+
+def controls_reading(config: Config, tables: Iterable[str], what: str) -> list[str]:
+    """Enabled controls that read one of `tables`: how a narrow flow finds its controls without a list.
+
+    None is a configuration error, not an empty (and so silently green) run.
+    """
+    wanted = tuple(tables)
+    ids = [c.id for c in config.enabled_controls if c.evidence_table in wanted]
+    if not ids:
+        raise ValueError(f"{config.directory}: no enabled control reads the {what} tables ({', '.join(wanted)}); "
+                         f"add configs/controls/ files for them or enable them")
+    return ids

@@ -6,33 +6,25 @@ vendor control joins this deployment by existing, without a list to keep in sync
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from complyflow.config import Config, load_config
-from flows.pipeline import run_compliance
+from flows.pipeline import run_compliance, run_name
+from flows.selection import controls_reading
 from tasks.collect.vendors import TABLES
 
 
 def vendor_control_ids(config: Config) -> list[str]:
     """Enabled catalog controls reading a vendor evidence table; none is a configuration error."""
-    ids = [c.id for c in config.enabled_controls if c.evidence_table in TABLES]
-    if not ids:
-        raise ValueError(f"{config.directory}: no enabled control reads the vendor tables ({', '.join(TABLES)}); "
-                         "add configs/controls/vendor-*.yaml or enable them")
-    return ids
-
-
-def _run_name() -> str:
-    return f"vendors-{datetime.now(UTC):%Y-%m-%d}"
+    return controls_reading(config, TABLES, "vendor")
 
 
 @flow(
     name="vendor-reviews",
-    flow_run_name=_run_name,
+    flow_run_name=run_name("vendors"),
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(max_workers=4),
 )
