@@ -183,6 +183,7 @@ class Control(_Strict):
     owner_role: str
     evidence_table: str
     applies_when: str | None = None  # pandas query selecting applicable rows; others are not applicable
+    observed_columns: list[str] = Field(default_factory=list)  # evidence shown beside the rule column
     rule: Rule
     remediation: str
     enabled: bool = True

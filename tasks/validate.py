@@ -228,7 +228,8 @@ def findings_for_table(
         for row in frame.to_dict("records"):
             rid = str(row[ID_COLUMN])
             value = row.get(control.rule.column)
-            observed = f"{control.rule.column} = {_value(value)}"
+            observed = "; ".join(f"{col} = {_value(row.get(col))}"
+                                 for col in (control.rule.column, *control.observed_columns))
             gap = resource_gaps.get(rid)
             unknown = _value(value) == "missing"
             if error:

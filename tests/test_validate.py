@@ -242,3 +242,12 @@ def test_data_docs_of_a_file_backed_project_leave_its_results_unescaped(tmp_path
     stored = context.validation_results_store.get(key)
     ids = [row["resource_id"] for item in stored.results for row in item.result.get("unexpected_index_list") or []]
     assert ids == ["<b>"]
+
+
+def test_observed_columns_are_shown_beside_the_rule_column() -> None:
+    base = control()
+    with_context = base.model_copy(update={"observed_columns": ["statistic", "threshold"]})
+    data = frame([{"id": "a", "age_days": 120, "statistic": "psi", "threshold": 0.2}])
+    (finding,) = verdicts([with_context], data)
+    assert finding.status == Status.FAIL
+    assert finding.observed == "age_days = 120; statistic = psi; threshold = 0.2"
