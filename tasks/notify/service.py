@@ -15,6 +15,7 @@ from typing import Any
 
 from complyflow.config import Config, Control, ExceptionEntry, NotifySettings
 from complyflow.model import Finding, RunSummary
+from tasks.notify.approvers import approver_notices
 from tasks.notify.blocks import as_text
 from tasks.notify.changes import NOTIFIED, Change, classify, run_scope
 from tasks.notify.compose import MessageIds, RunInfo, compose, digest_count
@@ -154,6 +155,9 @@ def notify_run(
         run = RunInfo(summary.run_id, summary.flow_run_url, now)
         messages = compose(items, quiet, run, MessageIds(summary.run_id, outbox.count_for_run(summary.run_id)),
                            settings.max_items_per_control)
+        if lapsed:
+            router = Router(config, controls, account_owners(config, findings, account_owners_by_id), directory)
+            messages += approver_notices(items, lapsed, router, run)
         if settings.summary_channel:
             destinations = {f.owner: routes[f.key].destination for f in findings if f.key in routes}
             messages.append(summary_message(summary, findings, items, settings.summary_channel, run, destinations))

@@ -94,8 +94,9 @@ def notify(config: Config, root: Path, findings: list[Finding], run_id: str, now
 
 
 def digest_posts(double: SlackDouble) -> list[dict[str, Any]]:
-    """Accepted posts other than the per-run summary."""
-    return [p for p in double.posts if not p["metadata"]["event_payload"]["message_id"].endswith("/summary")]
+    """Accepted posts other than the per-run summary and approvers' notices."""
+    return [p for p in double.posts if not p["metadata"]["event_payload"]["message_id"].endswith("/summary")
+            and "/approver/" not in p["metadata"]["event_payload"]["message_id"]]
 
 
 def all_text(post: dict[str, Any]) -> str:

@@ -65,11 +65,22 @@ def test_one_digest_per_owner_with_every_section_grouped_by_control(
     assert "3 new violations, 1 lapsed exception, 1 new evidence gap, 1 new reminder" in text
     assert "bob" in all_text(posts["#ml-research"]) and "bucket-a" not in all_text(posts["#ml-research"])
 
-    [summary] = [p for p in slack.posts if p["channel"] == "#compliance"]
+    [summary] = [p for p in slack.posts if p["channel"] == "#compliance"
+                 and p["metadata"]["event_payload"]["message_id"].endswith("/summary")]
     summary_text = all_text(summary)
     assert "*Posture:* 12% compliant (1 of 8 checks pass or are excepted)" in summary_text
     assert "PASS: *1* · FAIL: *6* · ERROR: *1* · EXCEPTED: *0*" in summary_text
     assert "• data-eng: 6 open → #data-eng\n• ml-research: 1 open → #ml-research" in summary_text
+
+    # the approver hears of the lapse too, once, in a notice that names the exception and the owner
+    [notice] = [p for p in slack.posts if "/approver/" in p["metadata"]["event_payload"]["message_id"]]
+    notice_text = all_text(notice)
+    assert "Exceptions you approved have lapsed" in notice_text
+    assert "`EXC-9`" in notice_text and "`legacy-bucket`" in notice_text and "owner data-eng" in notice_text
+    assert notice["metadata"]["event_payload"]["message_id"] == "run-1/approver/ciso@example.com"
+    again = notify(config, tmp_path, findings, "run-2", T0, lapsed=[(lapsed_finding, exception)], url=FLOW_RUN)
+    assert again.new == 0
+    assert len([p for p in slack.posts if "/approver/" in p["metadata"]["event_payload"]["message_id"]]) == 1
 
     # the outbox keeps the structured items next to the blocks
     records = {r["id"]: r for r in Outbox(Path(result.outbox_file)).records if r["kind"] == "message"}
