@@ -87,6 +87,22 @@ class NightlyRun:
         parts["flow body not in steps"] = body - sum(self.timings.get(s, 0.0) for s in STEPS)
         return parts
 
+    def peak_rss_by_step(self) -> dict[str, float]:
+        """Peak RSS (MB, run process) within each step of the flow body, and before / after it."""
+        marks = self.record.get("marks", {})
+        if "flow_body_start" not in marks:
+            return {}
+        bounds, clock = [("before flow body", self.measured.started)], marks["flow_body_start"]
+        for step in STEPS:
+            bounds.append((f"step: {step}", clock))
+            clock += self.timings.get(step, 0.0)
+        bounds.append(("after flow body", marks["flow_body_end"]))
+        peaks: dict[str, float] = {}
+        for at, mb in self.measured.rss_samples:
+            name = next((n for n, start in reversed(bounds) if at >= start), bounds[0][0])
+            peaks[name] = max(peaks.get(name, 0.0), round(mb, 1))
+        return peaks
+
     def prefect_seconds(self) -> float:
         """Prefect's share: its import, everything around the flow body, and the artifacts step."""
         parts = self.breakdown()

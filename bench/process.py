@@ -24,6 +24,7 @@ class Measured:
     peak_tree_rss_mb: float  # child and descendants, sampled every 50 ms
     cpu_seconds: float  # user + system of the child and the descendants it reaped: robust to a busy machine
     load_avg: float  # 1-minute load average when the child ended (2 cores here: above 2 means waiting)
+    rss_samples: list[tuple[float, float]]  # (time.time(), MB of the child process alone), every 50 ms
     stdout: str
     stderr: str
 
@@ -57,12 +58,18 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: str | None = None, ti
         started, clock = time.time(), time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
         peak_tree = 0
+        samples: list[tuple[float, float]] = []
         done = threading.Event()
 
         def sample() -> None:
             nonlocal peak_tree
             while not done.is_set():
                 peak_tree = max(peak_tree, tree_rss_bytes(proc.pid))
+                try:
+                    own = int(Path(f"/proc/{proc.pid}/statm").read_text().split()[1]) * PAGE
+                    samples.append((time.time(), own / 2**20))
+                except (OSError, IndexError, ValueError):
+                    pass
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -84,4 +91,4 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: str | None = None, ti
         stdout, stderr = out.read(), err.read()
     return Measured(returncode=proc.returncode, started=started, wall=wall, peak_rss_mb=usage.ru_maxrss / 1024,
                     peak_tree_rss_mb=peak_tree / 2**20, cpu_seconds=usage.ru_utime + usage.ru_stime,
-                    load_avg=os.getloadavg()[0], stdout=stdout, stderr=stderr)
+                    load_avg=os.getloadavg()[0], rss_samples=samples, stdout=stdout, stderr=stderr)

@@ -73,6 +73,7 @@ def complyflow_section(run: NightlyRun, estate: Estate) -> dict[str, Any]:
         "cpu_seconds": round(m.cpu_seconds, 2), "load_avg_1m_at_end": round(m.load_avg, 2),
         "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_tree_rss_mb": round(m.peak_tree_rss_mb, 1),
         "timings": run.timings, "counts": run.counts, "per_control": run.per_control(),
+        "peak_rss_mb_by_step": run.peak_rss_by_step(),
         "breakdown": {k: round(v, 2) for k, v in parts.items()},
         "collectors": sorted(({"collector": f"{c['service']} {c['region']}", "seconds": round(c["end"] - c["start"], 2)}
                               for c in run.record.get("collectors", [])), key=lambda c: -c["seconds"]),
@@ -98,6 +99,8 @@ def print_complyflow(section: dict[str, Any], estate: Estate) -> None:
         print(f"Prefect orchestration (import, server start/flow run/final state/shutdown, artifacts): "
               f"{prefect:.2f} s = {100 * prefect / wall:.1f}% of wall "
               "(task-run bookkeeping inside the steps is not separable and counts as step time)")
+    if section["peak_rss_mb_by_step"]:
+        print("peak RSS by step (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in section["peak_rss_mb_by_step"].items()))
     if section["collectors"]:
         print("slowest collectors (seconds, concurrent): " + ", ".join(
             f"{c['collector']} {c['seconds']:.1f}" for c in section["collectors"][:6]))
