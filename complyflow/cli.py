@@ -7,6 +7,8 @@ from pathlib import Path
 
 # Offline by default: the embedded Prefect server must not phone home (a user can still opt in).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The temporary server Prefect starts for a one-off run needs more than its 20 s default on a busy machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 from typing import Annotated
 
 import typer

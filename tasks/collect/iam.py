@@ -72,7 +72,9 @@ def _authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
     paginator = iam.get_paginator("get_account_authorization_details")
     # AWS-managed policies are left out: over a thousand documents, and the one that grants `*:*`
     # (AdministratorAccess) is recognised by its ARN.
-    for page in paginator.paginate(Filter=["User", "Role", "Group", "LocalManagedPolicy"]):
+    pages = paginator.paginate(Filter=["User", "Role", "Group", "LocalManagedPolicy"],
+                               PaginationConfig={"PageSize": 1000})  # AWS's maximum: the fewest calls
+    for page in pages:
         details["users"] += page.get("UserDetailList", [])
         details["roles"] += page.get("RoleDetailList", [])
         details["groups"] += page.get("GroupDetailList", [])
