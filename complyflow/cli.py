@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from complyflow.config import FRAMEWORKS, ConfigError, load_config
+from complyflow.config import FRAMEWORKS, Config, ConfigError, load_config
 
 app = typer.Typer(help="Continuous compliance for AI/ML platforms on AWS, as Prefect workflows.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -55,12 +55,17 @@ def _print_result(result: dict) -> None:
         console.print(f"report: {Path(result['run_dir']) / reports['html']}")
 
 
-def _check_config(config: str | None) -> None:
+def load_config_or_exit(config: str | None) -> Config:
+    """The configuration, or exit code 2 with the message naming file, entry and field."""
     try:
-        load_config(config)
+        return load_config(config)
     except ConfigError as exc:
         console.print(f"[red]configuration error[/red]\n{exc}")
         raise typer.Exit(2) from exc
+
+
+def _check_config(config: str | None) -> None:
+    load_config_or_exit(config)
 
 
 def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> None:
@@ -131,11 +136,7 @@ def controls(
     if framework and framework not in FRAMEWORKS:
         console.print(f"[red]unknown framework {framework!r}[/red]; choose one of {', '.join(FRAMEWORKS)}")
         raise typer.Exit(2)
-    try:
-        catalog = load_config(_config_dir(config)).controls
-    except ConfigError as exc:
-        console.print(f"[red]configuration error[/red]\n{exc}")
-        raise typer.Exit(2) from exc
+    catalog = load_config_or_exit(_config_dir(config)).controls
     table = Table(title="controls")
     for column in ("id", "severity", "title", "policy clause", *FRAMEWORKS):
         table.add_column(column)

@@ -52,8 +52,7 @@ def report(
                                                "framework mappings.")] = None,
 ) -> None:
     """Posture trend per framework and per control over the sealed runs since DATE, read from stored findings."""
-    from complyflow.cli import _config_dir
-    from complyflow.config import ConfigError, load_config
+    from complyflow.cli import _config_dir, load_config_or_exit
     from tasks.evidence import evidence_root
     from tasks.report.html import render_trend_report
     from tasks.report.posture import ALL, FRAMEWORK_LABELS, framework_mapping
@@ -67,11 +66,7 @@ def report(
     if not root.is_dir():
         console.print(f"[red]evidence root {root} not found[/red]; pass --evidence-dir or set COMPLYFLOW_EVIDENCE_DIR")
         raise typer.Exit(2)
-    try:
-        controls = load_config(_config_dir(config)).controls
-    except ConfigError as exc:
-        console.print(f"[red]configuration error[/red]\n{exc}")
-        raise typer.Exit(2) from exc
+    controls = load_config_or_exit(_config_dir(config)).controls
     trend = load_trend(root, framework_mapping(controls), since=start, flow=flow)
     for run_id, why in trend.skipped:
         console.print(f"[yellow]skipped run {run_id}: {why}[/yellow]")
