@@ -14,7 +14,9 @@ from moto import mock_aws
 from complyflow.config import load_iam_policy
 from complyflow.demo import seed_demo_estate
 from flows.nightly import nightly_compliance
+from tests.drift.test_drift_flow import DEMO_MODEL_FAILURES
 from tests.support.api_calls import allowed_actions, is_allowed, recorded_actions
+from tests.vendors.test_demo_register import DEMO_VENDOR_FAILURES, DEMO_VENDOR_OWNERS
 
 EXPECTED_FAILURES = {
     ("iam-user-console-mfa", "bob"),
@@ -36,28 +38,8 @@ EXPECTED_FAILURES = {
     ("logs-retention-365", "/demo/eu-api"),
     ("cloudtrail-multi-region", "demo-debug-trail"),
     ("cloudtrail-log-file-validation", "demo-debug-trail"),
-    ("vendor-review-due-soon", "Acme Assist"),
-    ("vendor-certification-expiring", "Acme Assist: ISO 27001"),
-    ("vendor-answers-meet-policy", "Acme Assist: trains_on_customer_data"),
-    ("vendor-ai-answers-present", "Acme Assist"),
-    ("vendor-reassessment-on-time", "Globex Analytics"),
-    ("vendor-dpa-signed", "Globex Analytics"),
-    ("vendor-questionnaire-answered", "Globex Analytics"),
-    ("vendor-review-due-soon", "Initech Labelling"),
-    ("vendor-review-due-imminent", "Initech Labelling"),
-    ("vendor-certification-current", "Initech Labelling: SOC 2 Type II"),
-    ("vendor-certification-held", "Initech Labelling: ISO 27001"),
-    ("vendor-right-to-audit", "Initech Labelling"),
-    ("model-inventory-registered", "demo-shadow-endpoint"),
-    ("model-inventory-complete", "pricing-experiment"),
-    ("model-drift-report-fresh", "fraud-detector model-monitor fraud-data-quality"),
-    ("model-drift-within-threshold", "fraud-detector amount constraint_violations (model-monitor fraud-data-quality)"),
-    ("model-drift-within-threshold", "fraud-detector amount psi (evidently)"),
-    ("model-drift-within-threshold", "fraud-detector amount psi (computed)"),
-    ("model-drift-within-threshold", "fraud-detector amount ks_pvalue (computed)"),
-    ("model-quality-above-floor", "fraud-detector accuracy (evidently)"),
     ("s3-bucket-tls-only", "demo-model-monitoring"),  # moto cannot read back through a TLS-only policy
-}
+} | DEMO_VENDOR_FAILURES | DEMO_MODEL_FAILURES
 
 
 CALLED_ACTIONS: list[str] = []
@@ -130,8 +112,7 @@ def test_outbox_digests_list_every_violation_for_its_owner(demo_run: dict) -> No
     notified = {(i["control_id"], i["resource_name"]) for r in digests.values() for i in r["items"]
                 if i["change"] == "new"}
     assert notified == EXPECTED_FAILURES
-    assert set(digests) == {"data-eng", "ml-research", "platform-team", "appsec@example.com",
-                            "privacy@example.com", "ml-security@example.com"}
+    assert set(digests) == {"data-eng", "ml-research", "platform-team"} | DEMO_VENDOR_OWNERS
     assert notes["digests"] == len(digests)
     fails = [f for f in _findings(demo_run) if f["status"] == "FAIL"]
     assert set(notes["routes"]) == {f["key"] for f in fails}

@@ -6,10 +6,9 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from complyflow.config import AccountScope, load_config
 from complyflow.model import CollectorResult, Finding
+from flows.collection import Collected
 from tasks.aws import open_account
 from tasks.collect import run_collector
 from tasks.collect.base import Collector
@@ -33,13 +32,9 @@ def collect(collector: Collector, config_dir: Path, regions: tuple[str, ...] = (
     session = open_account(AccountScope(name="test", owner=ACCOUNT_OWNER), "us-east-1")
     results = [run_collector(collector, session, region, as_of or datetime.now(UTC), config_dir) for region in
                (regions if collector.scope == "regional" else ("us-east-1",))]
-    merged = CollectorResult()
-    for result in results:
-        merged.gaps += result.gaps
-        for name, frame in result.tables.items():
-            parts = [p for p in (merged.tables.get(name), frame) if p is not None and not p.empty]
-            merged.tables[name] = pd.concat(parts, ignore_index=True) if parts else frame
-    return merged
+    merged = Collected()
+    merged.extend(results)
+    return CollectorResult(tables=merged.tables, gaps=merged.gaps)
 
 
 def evaluate(control_id: str, config_dir: Path, result: CollectorResult) -> list[Finding]:

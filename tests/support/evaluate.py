@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from complyflow.config import AccountScope, load_config
 from complyflow.model import CollectorResult, Finding
+from flows.collection import Collected
 from tasks.aws import open_account
 from tasks.collect import TABLE_SOURCES, run_collector
 from tasks.owners import assign_owners
@@ -21,15 +22,9 @@ def collect(table: str, regions: tuple[str, ...] = ("us-east-1",), account: Acco
     when = as_of or datetime.now(UTC)
     results = [run_collector(collector, session, r, when) for r in
                (regions if collector.scope == "regional" else ("us-east-1",))]
-    merged = CollectorResult()
-    import pandas as pd
-
-    for result in results:
-        merged.gaps += result.gaps
-        for name, frame in result.tables.items():
-            parts = [p for p in (merged.tables.get(name), frame) if p is not None and not p.empty]
-            merged.tables[name] = pd.concat(parts, ignore_index=True) if parts else frame
-    return merged
+    merged = Collected()
+    merged.extend(results)
+    return CollectorResult(tables=merged.tables, gaps=merged.gaps)
 
 
 def evaluate(control_id: str, regions: tuple[str, ...] = ("us-east-1",), result: CollectorResult | None = None,
