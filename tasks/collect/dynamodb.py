@@ -1,7 +1,8 @@
 """DynamoDB table encryption: which kind of KMS key protects each table.
 
 DescribeTable tells whether SSE uses KMS and with which key; only KMS DescribeKey tells whether that
-key is the AWS-managed `aws/dynamodb` key or a customer-managed one.
+key is the AWS-managed `aws/dynamodb` key or a customer-managed one. Many tables share a key, so each
+distinct key is described once, after the tables.
 """
 
 from __future__ import annotations
@@ -12,44 +13,67 @@ from botocore.exceptions import ClientError
 
 from tasks.aws import paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
+from tasks.collect.parallel import map_bounded
+from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
 
 TABLE = "dynamodb_tables"
 
 
-def _key_manager(kms: Any, key_arn: str, cache: dict[str, str]) -> str:
-    if key_arn not in cache:
-        cache[key_arn] = kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"]
-    return cache[key_arn]
+def _describe(ctx: CollectContext, ddb: Any, name: str) -> dict[str, Any] | None:
+    """DescribeTable, or None when it failed (a gap); runs in a worker thread."""
+    try:
+        return ddb.describe_table(TableName=name)["Table"]
+    except ClientError as exc:
+        ctx.gap("DescribeTable", exc, resource_id=name)
+        return None
+
+
+def _kms_key_arn(table: dict[str, Any]) -> str | None:
+    """The KMS key of a table encrypted with KMS, None for the default AWS-owned key."""
+    sse = table.get("SSEDescription") or {}
+    if sse.get("Status") in ("ENABLED", "UPDATING") and sse.get("SSEType") == "KMS":
+        return sse.get("KMSMasterKeyArn", "")
+    return None
+
+
+def _key_managers(kms: Any, key_arns: list[str]) -> dict[str, str | ClientError]:
+    """KeyManager (AWS / CUSTOMER) of each distinct key, or the error that hid it."""
+    def describe(key_arn: str) -> str | ClientError:
+        try:
+            return kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"]
+        except ClientError as exc:
+            return exc
+    return dict(zip(key_arns, map_bounded(describe, key_arns), strict=True))
+
+
+def _row(ctx: CollectContext, ddb: Any, table: dict[str, Any], managers: dict[str, str | ClientError],
+         tagged: TagIndex | None) -> dict[str, Any]:
+    arn = table["TableArn"]
+    key_arn = _kms_key_arn(table)
+    encryption: str | None = "AWS_OWNED"
+    if key_arn is not None:
+        manager = managers[key_arn]
+        if isinstance(manager, ClientError):
+            ctx.gap("kms:DescribeKey", manager, resource_id=arn)
+            encryption = None
+        else:
+            encryption = "CUSTOMER_MANAGED" if manager == "CUSTOMER" else "AWS_MANAGED"
+    tags = resource_tags(ctx, tagged, arn, "ListTagsOfResource",
+                         lambda: tag_dict(paginate(ddb, "list_tags_of_resource", "Tags", ResourceArn=arn)))
+    return {"resource_arn": arn, "resource_name": table["TableName"], "tags": tags, "encryption": encryption,
+            "kms_key_arn": key_arn or ""}
 
 
 def collect_dynamodb(ctx: CollectContext) -> None:
     ddb = ctx.client()
     kms = ctx.client("kms")
-    managers: dict[str, str] = {}
-    for name in paginate(ddb, "list_tables", "TableNames"):
-        try:
-            table = ddb.describe_table(TableName=name)["Table"]
-        except ClientError as exc:
-            ctx.gap("DescribeTable", exc, resource_id=name)
-            continue
-        arn = table["TableArn"]
-        sse = table.get("SSEDescription") or {}
-        key_arn = sse.get("KMSMasterKeyArn", "")
-        encryption: str | None = "AWS_OWNED"
-        if sse.get("Status") in ("ENABLED", "UPDATING") and sse.get("SSEType") == "KMS":
-            try:
-                manager = _key_manager(kms, key_arn, managers)
-                encryption = "CUSTOMER_MANAGED" if manager == "CUSTOMER" else "AWS_MANAGED"
-            except ClientError as exc:
-                ctx.gap("kms:DescribeKey", exc, resource_id=arn)
-                encryption = None
-        tags: dict[str, str] = {}
-        try:
-            tags = tag_dict(paginate(ddb, "list_tags_of_resource", "Tags", ResourceArn=arn))
-        except ClientError as exc:
-            ctx.gap("ListTagsOfResource", exc, resource_id=arn)
-        ctx.add(TABLE, resource_arn=arn, resource_type="AwsDynamoDbTable", resource_name=name, tags=tags,
-                encryption=encryption, kms_key_arn=key_arn)
+    tagged = tags_by_arn(ctx, "dynamodb:table")
+    names = paginate(ddb, "list_tables", "TableNames")
+    tables = [t for t in map_bounded(lambda name: _describe(ctx, ddb, name), names) if t is not None]
+    key_arns = sorted({arn for arn in map(_kms_key_arn, tables) if arn is not None})
+    managers = _key_managers(kms, key_arns)
+    for row in map_bounded(lambda table: _row(ctx, ddb, table, managers, tagged), tables):
+        ctx.add(TABLE, resource_type="AwsDynamoDbTable", **row)
 
 
 COLLECTOR = Collector(

@@ -12,6 +12,8 @@ from botocore.exceptions import ClientError
 
 from tasks.aws import paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
+from tasks.collect.parallel import map_bounded
+from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
 
 TABLE = "kms_keys"
 ROTATABLE_STATES = ("Enabled", "Disabled")
@@ -25,35 +27,40 @@ def _rotation(kms: Any, meta: dict[str, Any]) -> bool | None:
     return bool(kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"])
 
 
+def _inspect(ctx: CollectContext, kms: Any, key: dict[str, Any],
+             tagged: TagIndex | None) -> dict[str, Any] | None:
+    """One key's evidence row, or None when DescribeKey failed (a gap); runs in a worker thread."""
+    arn = key["KeyArn"]
+    try:
+        meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    except ClientError as exc:
+        ctx.gap("DescribeKey", exc, resource_id=arn)
+        return None
+    facts: dict[str, Any] = {
+        "key_manager": meta.get("KeyManager", ""),
+        "key_state": meta.get("KeyState", ""),
+        "key_spec": meta.get("KeySpec", "SYMMETRIC_DEFAULT"),
+        "origin": meta.get("Origin", ""),
+        "rotation_enabled": None,
+    }
+    try:
+        facts["rotation_enabled"] = _rotation(kms, meta)
+    except ClientError as exc:
+        ctx.gap("GetKeyRotationStatus", exc, resource_id=arn)
+    tags: dict[str, str] = {}
+    if meta.get("KeyManager") == "CUSTOMER":  # AWS-managed keys carry no tags
+        tags = resource_tags(ctx, tagged, arn, "ListResourceTags", lambda: tag_dict(
+            paginate(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]), "TagKey", "TagValue"))
+    return {"resource_arn": arn, "resource_name": meta.get("Description") or key["KeyId"], "tags": tags, **facts}
+
+
 def collect_kms(ctx: CollectContext) -> None:
     kms = ctx.client()
-    for key in paginate(kms, "list_keys", "Keys"):
-        arn = key["KeyArn"]
-        try:
-            meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-        except ClientError as exc:
-            ctx.gap("DescribeKey", exc, resource_id=arn)
-            continue
-        facts: dict[str, Any] = {
-            "key_manager": meta.get("KeyManager", ""),
-            "key_state": meta.get("KeyState", ""),
-            "key_spec": meta.get("KeySpec", "SYMMETRIC_DEFAULT"),
-            "origin": meta.get("Origin", ""),
-            "rotation_enabled": None,
-        }
-        try:
-            facts["rotation_enabled"] = _rotation(kms, meta)
-        except ClientError as exc:
-            ctx.gap("GetKeyRotationStatus", exc, resource_id=arn)
-        tags: dict[str, str] = {}
-        if meta.get("KeyManager") == "CUSTOMER":  # AWS-managed keys carry no tags
-            try:
-                tags = tag_dict(paginate(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]),
-                                "TagKey", "TagValue")
-            except ClientError as exc:
-                ctx.gap("ListResourceTags", exc, resource_id=arn)
-        ctx.add(TABLE, resource_arn=arn, resource_type="AwsKmsKey", resource_name=meta.get("Description")
-                or key["KeyId"], tags=tags, **facts)
+    tagged = tags_by_arn(ctx, "kms:key")
+    keys = paginate(kms, "list_keys", "Keys", PaginationConfig={"PageSize": 1000})
+    for row in map_bounded(lambda key: _inspect(ctx, kms, key, tagged), keys):
+        if row is not None:
+            ctx.add(TABLE, resource_type="AwsKmsKey", **row)
 
 
 COLLECTOR = Collector(

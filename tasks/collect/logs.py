@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from tasks.aws import paginate
 from tasks.collect.base import CollectContext, Collector
+from tasks.collect.tags import resource_tags, tags_by_arn
 
 TABLE = "log_groups"
 
@@ -18,13 +17,11 @@ def log_group_arn(group: dict[str, str]) -> str:
 
 def collect_logs(ctx: CollectContext) -> None:
     logs = ctx.client()
+    tagged = tags_by_arn(ctx, "logs")
     for group in paginate(logs, "describe_log_groups", "logGroups"):
         arn = log_group_arn(group)
-        tags: dict[str, str] = {}
-        try:
-            tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
-        except ClientError as exc:
-            ctx.gap("ListTagsForResource", exc, resource_id=arn)
+        tags = resource_tags(ctx, tagged, arn, "ListTagsForResource",
+                             lambda arn=arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
         ctx.add(TABLE, resource_arn=arn, resource_type="AwsLogsLogGroup", resource_name=group["logGroupName"],
                 tags=tags, retention_days=int(group.get("retentionInDays") or 0))
 

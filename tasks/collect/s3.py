@@ -12,6 +12,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tasks.collect.base import CollectContext, Collector, tag_dict
+from tasks.collect.parallel import map_bounded
+from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
 
 TABLE = "s3_buckets"
 
@@ -22,7 +24,7 @@ def _code(exc: ClientError) -> str:
 
 def _list_buckets(s3: Any) -> list[dict[str, Any]]:
     buckets: list[dict[str, Any]] = []
-    for page in s3.get_paginator("list_buckets").paginate():
+    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 10000}):
         buckets.extend(page.get("Buckets", []))
     return buckets
 
@@ -89,33 +91,40 @@ def _tags(s3: Any, name: str) -> dict[str, str]:
         raise
 
 
+def _region(ctx: CollectContext, s3: Any, bucket: dict[str, Any]) -> str:
+    try:
+        return _bucket_region(s3, bucket)
+    except ClientError as exc:
+        ctx.gap("GetBucketLocation", exc, resource_id=f"arn:aws:s3:::{bucket['Name']}")
+        return ctx.region
+
+
+def _inspect(ctx: CollectContext, name: str, region: str, tagged: TagIndex | None) -> dict[str, Any]:
+    """One bucket's evidence row (its gaps go to `ctx`); runs in a worker thread."""
+    arn = f"arn:aws:s3:::{name}"
+    regional = ctx.client(region=region)
+    facts: dict[str, Any] = {"default_encryption": None, "tls_only_policy": None}
+    try:
+        facts["default_encryption"] = _encryption(regional, name)
+    except ClientError as exc:
+        ctx.gap("GetBucketEncryption", exc, resource_id=arn)
+    try:
+        facts["tls_only_policy"] = denies_insecure_transport(_policy(regional, name))
+    except (ClientError, ValueError) as exc:
+        ctx.gap("GetBucketPolicy", exc, resource_id=arn)
+    tags = resource_tags(ctx, tagged, arn, "GetBucketTagging", lambda: _tags(regional, name))
+    return {"resource_arn": arn, "resource_name": name, "tags": tags, "region": region, **facts}
+
+
 def collect_s3(ctx: CollectContext) -> None:
     s3 = ctx.client()
-    for bucket in _list_buckets(s3):
-        name = bucket["Name"]
-        arn = f"arn:aws:s3:::{name}"
-        try:
-            region = _bucket_region(s3, bucket)
-        except ClientError as exc:
-            ctx.gap("GetBucketLocation", exc, resource_id=arn)
-            region = ctx.region
-        regional = ctx.client(region=region)
-        facts: dict[str, Any] = {"default_encryption": None, "tls_only_policy": None}
-        tags: dict[str, str] = {}
-        try:
-            facts["default_encryption"] = _encryption(regional, name)
-        except ClientError as exc:
-            ctx.gap("GetBucketEncryption", exc, resource_id=arn)
-        try:
-            facts["tls_only_policy"] = denies_insecure_transport(_policy(regional, name))
-        except (ClientError, ValueError) as exc:
-            ctx.gap("GetBucketPolicy", exc, resource_id=arn)
-        try:
-            tags = _tags(regional, name)
-        except ClientError as exc:
-            ctx.gap("GetBucketTagging", exc, resource_id=arn)
-        ctx.add(TABLE, resource_arn=arn, resource_type="AwsS3Bucket", resource_name=name,
-                tags=tags, region=region, **facts)
+    buckets = _list_buckets(s3)
+    regions = map_bounded(lambda b: _region(ctx, s3, b), buckets)
+    tagged = {region: tags_by_arn(ctx, "s3:bucket", region) for region in sorted(set(regions))}
+    rows = map_bounded(lambda pair: _inspect(ctx, pair[0]["Name"], pair[1], tagged[pair[1]]),
+                       list(zip(buckets, regions, strict=True)))
+    for row in rows:
+        ctx.add(TABLE, resource_type="AwsS3Bucket", **row)
 
 
 COLLECTOR = Collector(

@@ -16,6 +16,7 @@ ACTION_OVERRIDES = {
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
     ("s3", "HeadObject"): "s3:GetObject",
+    ("tagging", "GetResources"): "tag:GetResources",
 }
 #: Calls that need no IAM permission.
 UNAUTHORISED_OK = {("sts", "GetCallerIdentity")}
