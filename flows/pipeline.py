@@ -22,7 +22,7 @@ from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
 from tasks.collect import collectors_for
 from tasks.evidence import RunFolder, evidence_root, new_run_id, open_store, seal
 from tasks.exceptions import apply_exceptions
-from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, findings_csv
+from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
 from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
 from tasks.report.writer import write_reports
@@ -99,8 +99,10 @@ def run_compliance(
         started_at=started, ended_at=ended, counts=count_by_status(findings), run_dir=str(folder.path),
         flow_run_url=_flow_run_url(),
     )
-    folder.write_json(FINDINGS_JSON, {"run": summary.to_dict(), "findings": [f.to_dict() for f in findings]})
-    folder.write_text(FINDINGS_CSV, findings_csv(findings))
+    with folder.open_text(FINDINGS_JSON) as handle:
+        write_findings_json(handle, summary.to_dict(), findings)
+    with folder.open_text(FINDINGS_CSV) as handle:
+        write_findings_csv(handle, findings)
     if "iam_principals" in tables:
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())

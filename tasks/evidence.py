@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -65,18 +65,29 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: Literal["w", "wb"] = "w") -> Iterator[IO[Any]]:
+    """A file that appears at `path` whole or not at all: written under a temporary name, synced, renamed.
+
+    Large reports are streamed through it, so a run never holds a whole findings file in memory.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with os.fdopen(fd, mode, **text) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -119,6 +130,12 @@ class RunFolder:
     def write_text(self, relative: str, text: str) -> str:
         atomic_write_text(self.path / relative, text)
         return relative
+
+    @contextlib.contextmanager
+    def open_text(self, relative: str) -> Iterator[IO[str]]:
+        """Stream a UTF-8 file into the run folder (atomically, like every other write)."""
+        with atomic_open(self.path / relative) as handle:
+            yield handle
 
 
 def list_runs(root: Path) -> list[Path]:
@@ -413,7 +430,11 @@ class S3Store(EvidenceStore):
                                **self._write_args())
 
     def put_file(self, key: str, path: Path) -> None:
-        self.put_bytes(key, Path(path).read_bytes())
+        """One PutObject streamed from disk, with its SHA-256 so S3 (and Object Lock) checks the upload."""
+        checksum = base64.b64encode(bytes.fromhex(sha256_file(Path(path)))).decode()
+        with Path(path).open("rb") as body:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, ChecksumAlgorithm="SHA256",
+                                   ChecksumSHA256=checksum, **self._write_args())
 
     def _get(self, key: str) -> dict[str, Any]:
         from botocore.exceptions import ClientError

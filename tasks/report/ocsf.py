@@ -18,9 +18,10 @@ The exact complyflow verdict, observed and expected values, exception and run id
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+import io
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import TextIO
 
 from py_ocsf_models.events.findings.activity_id import ActivityID
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding, DetectionFindingTypeID
@@ -39,6 +40,7 @@ from py_ocsf_models.objects.user import User
 from complyflow import __version__
 from complyflow.config import Control
 from complyflow.model import Finding, Status
+from tasks.jsonstream import write_array
 
 #: Framework keys of `unmapped.compliance`, in Prowler's "NAME-VERSION" style.
 COMPLIANCE_NAMES = {"iso27001": "ISO27001-2022", "iso42001": "ISO42001-2023", "soc2": "SOC2", "cis_aws": "CIS-AWS"}
@@ -131,18 +133,26 @@ def detection_finding(finding: Finding, control: Control, at: datetime) -> Detec
     )
 
 
-def ocsf_findings(findings: Iterable[Finding], controls: Mapping[str, Control], at: datetime) -> list[DetectionFinding]:
-    """Detection Findings for a run; a finding whose control is not in `controls` is a programming error."""
-    out = []
+def ocsf_findings(findings: Iterable[Finding], controls: Mapping[str, Control],
+                  at: datetime) -> Iterator[DetectionFinding]:
+    """Detection Findings for a run, one at a time; a finding whose control is not in `controls` is a bug."""
     for finding in findings:
         control = controls.get(finding.control_id)
         if control is None:
             raise KeyError(f"finding for {finding.control_id!r}, a control not in this run's catalog")
-        out.append(detection_finding(finding, control, at))
-    return out
+        yield detection_finding(finding, control, at)
+
+
+def write_ocsf_json(handle: TextIO, findings: Iterable[Finding], controls: Mapping[str, Control],
+                    at: datetime) -> int:
+    """A JSON array of Detection Findings, `None` fields left out, as Prowler's `*.ocsf.json`; streamed."""
+    count = write_array(handle, (d.model_dump(mode="json", exclude_none=True)
+                                 for d in ocsf_findings(findings, controls, at)))
+    handle.write("\n")
+    return count
 
 
 def ocsf_json(findings: Iterable[Finding], controls: Mapping[str, Control], at: datetime) -> str:
-    """A JSON array of Detection Findings, `None` fields left out, as Prowler writes `*.ocsf.json`."""
-    items = [d.model_dump(mode="json", exclude_none=True) for d in ocsf_findings(findings, controls, at)]
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    buffer = io.StringIO()
+    write_ocsf_json(buffer, findings, controls, at)
+    return buffer.getvalue()

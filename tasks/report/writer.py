@@ -11,7 +11,7 @@ from tasks.exceptions import ExceptionOutcome
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON
 from tasks.report.docs_index import render_docs_index
 from tasks.report.html import render_run_report
-from tasks.report.ocsf import ocsf_json
+from tasks.report.ocsf import write_ocsf_json
 from tasks.report.posture import framework_mapping, posture
 from tasks.report.trend import POSTURE_JSON, RunPoint, load_trend
 from tasks.validate import DOCS_DIR
@@ -31,8 +31,9 @@ def write_reports(folder: RunFolder, summary: RunSummary, findings: Sequence[Fin
     so that a nightly report is not compared with a narrower flow's runs.
     """
     mapping = framework_mapping(controls)
-    written = {"ocsf": folder.write_text(OCSF_JSON, ocsf_json(findings, {c.id: c for c in controls},
-                                                              summary.started_at))}
+    with folder.open_text(OCSF_JSON) as handle:
+        write_ocsf_json(handle, findings, {c.id: c for c in controls}, summary.started_at)
+    written = {"ocsf": OCSF_JSON}
     current = posture(findings, mapping, [c.id for c in controls])
     point = RunPoint(run_id=summary.run_id, started_at=summary.started_at, flow=summary.flow, posture=current)
     written["posture"] = folder.write_json(POSTURE_JSON, point.to_dict())
