@@ -93,15 +93,16 @@ def collect_in_flow(config: Config, accounts: list[AccountScope], collectors: li
     collected = Collected()
     per_account = [c for c in collectors if c.scope != "organization"]
     sessions = open_accounts(config, accounts, per_account, collected)
+    scope_regions = tuple(config.scope.regions)
     futures = [
-        collect_task.submit(collector, session, region, as_of, config.directory)
+        collect_task.submit(collector, session, region, as_of, config.directory, scope_regions)
         for session in sessions
         for collector in per_account
         for region in _regions(config, collector)
     ]
     if organization and sessions:
-        futures += [collect_task.submit(c, sessions[0], config.scope.global_region, as_of, config.directory)
-                    for c in collectors if c.scope == "organization"]
+        futures += [collect_task.submit(c, sessions[0], config.scope.global_region, as_of, config.directory,
+                                        scope_regions) for c in collectors if c.scope == "organization"]
     collected.extend([f.result() for f in futures])
     return collected
 

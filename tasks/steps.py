@@ -30,10 +30,12 @@ def open_account_task(account: AccountScope, home_region: str) -> AccountSession
 @task(name="collect", task_run_name="collect-{collector.service}-{account.account_id}-{region}",
       timeout_seconds=1800, cache_policy=NO_CACHE, persist_result=False)
 def collect_task(
-    collector: Collector, account: AccountSession, region: str, as_of: datetime, config_dir: str | None = None
+    collector: Collector, account: AccountSession, region: str, as_of: datetime, config_dir: str | None = None,
+    scope_regions: tuple[str, ...] = (),
 ) -> CollectorResult:
     """Collect one (account, region, service); AWS throttling is retried inside botocore (adaptive)."""
-    result = run_collector(collector, account, region, as_of, Path(config_dir) if config_dir else None)
+    result = run_collector(collector, account, region, as_of, Path(config_dir) if config_dir else None,
+                           scope_regions)
     rows = sum(len(frame) for frame in result.tables.values())
     logger = get_run_logger()
     logger.info("collected %s in %s/%s: %d rows, %d gaps", collector.service, account.account_id, region, rows,

@@ -42,14 +42,15 @@ def collectors_for(tables: set[str]) -> list[Collector]:
 
 
 def run_collector(
-    collector: Collector, account: AccountSession, region: str, as_of: datetime, config_dir: Path | None = None
+    collector: Collector, account: AccountSession, region: str, as_of: datetime, config_dir: Path | None = None,
+    scope_regions: tuple[str, ...] = (),
 ) -> CollectorResult:
     """Run one collector; a failing call becomes an evidence gap for its whole scope, never an empty PASS.
 
     Rows gathered before the failure are kept: they are true, and the scope gap says the list is partial.
     """
     ctx = CollectContext(account=account, region=region, service=collector.service,
-                         tables=collector.tables, as_of=as_of, config_dir=config_dir)
+                         tables=collector.tables, as_of=as_of, config_dir=config_dir, scope_regions=scope_regions)
     try:
         collector.collect(ctx)
     except (ClientError, BotoCoreError, OSError, ValueError, KeyError) as exc:

@@ -29,6 +29,8 @@ class CollectContext:
     tables: tuple[str, ...]
     as_of: datetime
     config_dir: Path | None = None  # for evidence sources kept as policy data (registers, inventories)
+    #: every region of the run's scope, so a global collector can place resources by region in a few calls
+    scope_regions: tuple[str, ...] = ()
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     gaps: list[EvidenceGap] = field(default_factory=list)
 

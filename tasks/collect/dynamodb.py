@@ -1,8 +1,9 @@
 """DynamoDB table encryption: which kind of KMS key protects each table.
 
-DescribeTable tells whether SSE uses KMS and with which key; only KMS DescribeKey tells whether that
-key is the AWS-managed `aws/dynamodb` key or a customer-managed one. Many tables share a key, so each
-distinct key is described once, after the tables.
+DescribeTable tells whether SSE uses KMS and with which key; whether that key is the AWS-managed
+`aws/dynamodb` key or a customer-managed one is read from the region's KMS aliases (AWS-managed keys
+are the targets of the reserved `alias/aws/*` names): one ListAliases page per region instead of a
+DescribeKey per key. When ListAliases is refused, each distinct key is described once.
 """
 
 from __future__ import annotations
@@ -36,8 +37,29 @@ def _kms_key_arn(table: dict[str, Any]) -> str | None:
     return None
 
 
-def _key_managers(kms: Any, key_arns: list[str]) -> dict[str, str | ClientError]:
+def _aws_managed_key_ids(kms: Any) -> set[str] | None:
+    """Ids of the region's AWS-managed keys (targets of `alias/aws/*`), None when ListAliases is refused."""
+    try:
+        aliases = paginate(kms, "list_aliases", "Aliases", PaginationConfig={"PageSize": 100})
+    except ClientError:
+        return None
+    return {a["TargetKeyId"] for a in aliases if a.get("AliasName", "").startswith("alias/aws/") and
+            a.get("TargetKeyId")}
+
+
+def _in_account(arn: str, account_id: str) -> bool:
+    parts = arn.split(":")
+    return len(parts) > 5 and parts[4] == account_id
+
+
+def _key_managers(ctx: CollectContext, kms: Any, key_arns: list[str]) -> dict[str, str | ClientError]:
     """KeyManager (AWS / CUSTOMER) of each distinct key, or the error that hid it."""
+    aws_managed = _aws_managed_key_ids(kms)
+    if aws_managed is not None:
+        # An AWS-managed key is never shared across accounts: a key of another account is the customer's.
+        return {arn: "AWS" if _in_account(arn, ctx.account_id) and arn.rsplit("/", 1)[-1] in aws_managed
+                else "CUSTOMER" for arn in key_arns}
+
     def describe(key_arn: str) -> str | ClientError:
         try:
             return kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"]
@@ -71,7 +93,7 @@ def collect_dynamodb(ctx: CollectContext) -> None:
     names = paginate(ddb, "list_tables", "TableNames")
     tables = [t for t in map_bounded(lambda name: _describe(ctx, ddb, name), names) if t is not None]
     key_arns = sorted({arn for arn in map(_kms_key_arn, tables) if arn is not None})
-    managers = _key_managers(kms, key_arns)
+    managers = _key_managers(ctx, kms, key_arns) if key_arns else {}
     for row in map_bounded(lambda table: _row(ctx, ddb, table, managers, tagged), tables):
         ctx.add(TABLE, resource_type="AwsDynamoDbTable", **row)
 

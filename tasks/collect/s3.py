@@ -22,11 +22,33 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _list_buckets(s3: Any) -> list[dict[str, Any]]:
+def _list_buckets(s3: Any, **filters: str) -> list[dict[str, Any]]:
+    """Every bucket; with a page size set, AWS also returns each bucket's region (`BucketRegion`)."""
     buckets: list[dict[str, Any]] = []
-    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 10000}):
+    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 10000}, **filters):
         buckets.extend(page.get("Buckets", []))
     return buckets
+
+
+def _known_regions(ctx: CollectContext, s3: Any, buckets: list[dict[str, Any]]) -> dict[str, str]:
+    """Bucket name -> region without a call per bucket: from `BucketRegion`, else one filtered list per region.
+
+    Endpoints that leave `BucketRegion` out (older S3-compatible APIs, emulators) still answer a
+    `BucketRegion` filter; buckets in no region of the scope are left to GetBucketLocation.
+    """
+    known = {b["Name"]: str(b["BucketRegion"]) for b in buckets if b.get("BucketRegion")}
+    if len(known) == len(buckets):
+        return known
+    listed: dict[str, str] = {}
+    for region in ctx.scope_regions:
+        try:
+            names = [b["Name"] for b in _list_buckets(s3, BucketRegion=region)]
+        except ClientError:
+            return known  # left to GetBucketLocation, bucket by bucket
+        if any(name in listed for name in names):
+            return known  # the endpoint ignored the filter: trust nothing it said
+        listed.update(dict.fromkeys(names, region))
+    return {**listed, **known}
 
 
 def _bucket_region(s3: Any, bucket: dict[str, Any]) -> str:
@@ -119,7 +141,8 @@ def _inspect(ctx: CollectContext, name: str, region: str, tagged: TagIndex | Non
 def collect_s3(ctx: CollectContext) -> None:
     s3 = ctx.client()
     buckets = _list_buckets(s3)
-    regions = map_bounded(lambda b: _region(ctx, s3, b), buckets)
+    known = _known_regions(ctx, s3, buckets)
+    regions = map_bounded(lambda b: known.get(b["Name"]) or _region(ctx, s3, b), buckets)
     tagged = {region: tags_by_arn(ctx, "s3:bucket", region) for region in sorted(set(regions))}
     rows = map_bounded(lambda pair: _inspect(ctx, pair[0]["Name"], pair[1], tagged[pair[1]]),
                        list(zip(buckets, regions, strict=True)))

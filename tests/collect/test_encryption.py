@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import boto3
@@ -84,7 +85,10 @@ def _table(name: str, sse: dict | None) -> str:
     return ddb.create_table(**params)["TableDescription"]["TableName"]
 
 
-def test_dynamodb_needs_a_customer_managed_key() -> None:
+@pytest.mark.parametrize("aliases_refused", [False, True], ids=["key-kind-from-aliases", "describe-key-fallback"])
+def test_dynamodb_needs_a_customer_managed_key(aliases_refused: bool) -> None:
+    from tests.support.faults import denied
+
     cmk = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
     _table("cmk-table", {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": cmk})
     _table("owned-table", None)
@@ -95,8 +99,9 @@ def test_dynamodb_needs_a_customer_managed_key() -> None:
     managed_arn = boto3.client("dynamodb").describe_table(TableName="managed-table")["Table"]["SSEDescription"][
         "KMSMasterKeyArn"]
     kms_backends["123456789012"]["us-east-1"].keys[managed_arn.rsplit("/", 1)[1]].key_manager = "AWS"
-    assert verdicts("dynamodb-cmk-encryption") == {
-        "cmk-table": "PASS", "owned-table": "FAIL", "managed-table": "FAIL"}
+    with denied("ListAliases") if aliases_refused else contextlib.nullcontext():
+        assert verdicts("dynamodb-cmk-encryption") == {
+            "cmk-table": "PASS", "owned-table": "FAIL", "managed-table": "FAIL"}
 
 
 def test_sagemaker_notebook_needs_a_kms_key() -> None:
@@ -128,3 +133,20 @@ def test_kms_rotation_applies_to_enabled_symmetric_customer_keys_only() -> None:
 
     kms_backends["123456789012"]["us-east-1"].keys[aws_managed].key_manager = "AWS"
     assert verdicts("kms-key-rotation") == {"rotated": "PASS", "not-rotated": "FAIL"}
+
+
+def test_bucket_regions_come_from_listings_not_a_call_per_bucket() -> None:
+    from tests.support.api_calls import recorded_actions
+    from tests.support.evaluate import collect
+
+    for i in range(3):
+        _bucket(f"us-{i}", "us-east-1", "t", "AES256", False)
+        _bucket(f"eu-{i}", "eu-west-1", "t", "AES256", False)
+    _bucket("far-away", "ap-southeast-2", "t", "AES256", False)
+    with recorded_actions() as actions:
+        result = collect("s3_buckets", regions=("us-east-1", "eu-west-1"))
+    regions = dict(zip(result.tables["s3_buckets"]["resource_name"], result.tables["s3_buckets"]["region"],
+                       strict=True))
+    assert regions == {"us-0": "us-east-1", "us-1": "us-east-1", "us-2": "us-east-1", "eu-0": "eu-west-1",
+                       "eu-1": "eu-west-1", "eu-2": "eu-west-1", "far-away": "ap-southeast-2"}
+    assert actions.count("s3:GetBucketLocation") == 1  # only the bucket outside the scope's regions

@@ -90,15 +90,28 @@ def test_tags_unreadable_both_ways_are_a_gap_for_that_resource() -> None:
     assert {g.resource_id.rsplit(":", 1)[-1] for g in result.gaps} == {"/tagged", "/plain"}
 
 
-def test_dynamodb_describes_each_distinct_key_once() -> None:
-    key = boto3.client("kms").create_key(Description="tables")["KeyMetadata"]["Arn"]
+def _tables_with(key: str, names: list[str]) -> None:
     ddb = boto3.client("dynamodb")
-    for i in range(12):
-        ddb.create_table(TableName=f"t{i}", BillingMode="PAY_PER_REQUEST",
+    for name in names:
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                          SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key},
                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
                          KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+
+
+def test_dynamodb_key_kind_comes_from_the_aliases_not_a_call_per_key() -> None:
+    key = boto3.client("kms").create_key(Description="tables")["KeyMetadata"]["Arn"]
+    _tables_with(key, [f"t{i}" for i in range(12)])
     with recorded_actions() as actions:
+        result = collect("dynamodb_tables")
+    assert (actions.count("kms:ListAliases"), actions.count("kms:DescribeKey")) == (1, 0)
+    assert set(result.tables["dynamodb_tables"]["encryption"]) == {"CUSTOMER_MANAGED"}
+
+
+def test_dynamodb_without_aliases_describes_each_distinct_key_once() -> None:
+    key = boto3.client("kms").create_key(Description="tables")["KeyMetadata"]["Arn"]
+    _tables_with(key, [f"t{i}" for i in range(12)])
+    with denied("ListAliases"), recorded_actions() as actions:
         result = collect("dynamodb_tables")
     assert actions.count("kms:DescribeKey") == 1
     assert set(result.tables["dynamodb_tables"]["encryption"]) == {"CUSTOMER_MANAGED"}
@@ -106,13 +119,8 @@ def test_dynamodb_describes_each_distinct_key_once() -> None:
 
 def test_dynamodb_unreadable_key_is_a_gap_for_each_table_using_it() -> None:
     key = boto3.client("kms").create_key(Description="tables")["KeyMetadata"]["Arn"]
-    ddb = boto3.client("dynamodb")
-    for name in ("a", "b"):
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key},
-                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
-    with denied("DescribeKey"):
+    _tables_with(key, ["a", "b"])
+    with denied("ListAliases"), denied("DescribeKey"):
         result = collect("dynamodb_tables")
     assert sorted(g.resource_id.rsplit("/", 1)[-1] for g in result.gaps) == ["a", "b"]
     assert result.tables["dynamodb_tables"]["encryption"].isna().all()

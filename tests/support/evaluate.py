@@ -20,7 +20,7 @@ def collect(table: str, regions: tuple[str, ...] = ("us-east-1",), account: Acco
     collector = TABLE_SOURCES[table]
     session = open_account(account or AccountScope(name="test", owner="account-owner"), "us-east-1")
     when = as_of or datetime.now(UTC)
-    results = [run_collector(collector, session, r, when) for r in
+    results = [run_collector(collector, session, r, when, scope_regions=regions) for r in
                (regions if collector.scope == "regional" else ("us-east-1",))]
     merged = Collected()
     merged.extend(results)
