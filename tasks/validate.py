@@ -27,7 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import great_expectations as gx
+# A compliance tool sends no usage events about the estate it checks: GX analytics are off unless the
+# user opts in (GX_ANALYTICS_ENABLED=true), as Prefect's are in complyflow.cli.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402 - after the analytics default above
 import great_expectations.expectations as gxe
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
