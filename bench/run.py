@@ -46,16 +46,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=int, default=1, help="N: how many estate units (default 1)")
     parser.add_argument("--peer", choices=["prowler"], help="also run this tool on the same estate")
     parser.add_argument("--prefect", choices=["ephemeral", "ephemeral-warm", "server"], nargs="+",
-                        default=["ephemeral"],
-                        help="one run per mode listed, the first compared with the peer; "
-                             "ephemeral: the run starts its own Prefect server on a fresh database (all counted "
-                             "in its wall time); ephemeral-warm: the same on a database migrated beforehand; "
-                             "server: `prefect server start` once, before timing")
+                        default=["server", "ephemeral"],
+                        help="one run per mode listed, the first compared with the peer (default: server "
+                             "ephemeral); server: `prefect server start` once, before timing, as scheduled "
+                             "deployment runs have it; ephemeral: the run starts its own Prefect server on a "
+                             "fresh database (all counted in its wall time); ephemeral-warm: the same on a "
+                             "database migrated beforehand")
     parser.add_argument("--plain-cli", action="store_true",
                         help="run the `complyflow` script itself (no split of the wall time)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="added to every AWS call the runs make, as AWS's network and service time (default 0: "
-                             "moto's own speed)")
+    parser.add_argument("--latency-ms", type=float, default=30.0,
+                        help="added to every AWS call the runs make, as AWS's network and service time (default "
+                             "30, a fast in-region AWS call; 0: moto's own speed, where moto's CPU bounds both tools)")
     parser.add_argument("--code", type=Path,
                         help="run complyflow from this source tree (put first on PYTHONPATH), e.g. a copy with a "
                              "proposed change, to measure it against the installed one")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# pytest-xdist workers inherit COLUMNS=80, which rich would freeze as the width of the CLI's consoles.
+os.environ.pop("COLUMNS", None)
 # Never real AWS, even in module-scoped fixtures that run before per-test ones.
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                    "AWS_DEFAULT_REGION": "us-east-1", "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})

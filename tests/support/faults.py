@@ -25,3 +25,39 @@ def denied(operation: str, region: str | None = None, when: Callable[[dict], boo
         yield
     finally:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+@contextmanager
+def throttled(service_id: str, operation: str, times: int) -> Iterator[list[str]]:
+    """Answer the first `times` requests of a JSON-protocol operation with AWS's ThrottlingException.
+
+    The answer is given at the HTTP layer (a `before-send` handler of every session created inside the
+    block, ahead of moto's), so botocore's own retry logic sees it and retries as against AWS. Yields
+    one entry per request sent for that operation, throttled or answered, to count the attempts.
+    """
+    import botocore.handlers
+    from botocore.awsrequest import AWSResponse
+
+    seen: list[str] = []
+
+    def maybe_throttle(request: Any, **_: Any) -> Any:
+        seen.append(operation)
+        if len(seen) <= times:
+            body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body))
+        return None  # the real (emulated) service answers
+
+    entry = (f"before-send.{service_id}.{operation}", maybe_throttle)
+    botocore.handlers.BUILTIN_HANDLERS.insert(0, entry)
+    try:
+        yield seen
+    finally:
+        botocore.handlers.BUILTIN_HANDLERS.remove(entry)
