@@ -8,6 +8,7 @@ no behaviour: both hooks call the original function.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -44,7 +45,15 @@ def _time_collectors() -> None:
     steps.run_collector = timed
 
 
+def _mark_exit_handlers_done() -> None:
+    """Registered before anything else, so it runs after every other atexit handler (Prefect's shutdown):
+    what follows is the interpreter's own teardown, not Prefect's."""
+    MARKS["atexit_done"] = time.time()
+    _write()
+
+
 def main() -> None:
+    atexit.register(_mark_exit_handlers_done)
     import prefect  # noqa: F401 - timed apart from the project's own imports
 
     MARKS["prefect_imported"] = time.time()

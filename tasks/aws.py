@@ -27,6 +27,9 @@ RETRY_CONFIG = BotoConfig(
 
 SESSION_NAME = "complyflow-collector"
 
+#: What one AWS call can raise: an answer with an error, or no answer (timeout, connection, retries spent).
+AWS_ERRORS = (ClientError, BotoCoreError)
+
 
 @dataclass(frozen=True, slots=True)
 class AccountSession:
@@ -41,7 +44,8 @@ class AccountSession:
         return _client(self.session, service, region)
 
 
-_clients: dict[tuple[int, str, str], Any] = {}
+#: (id(session), service, region) -> (session, client); holding the session keeps its id from being reused.
+_clients: dict[tuple[int, str, str], tuple[boto3.Session, Any]] = {}
 _lock = threading.Lock()
 
 
@@ -49,11 +53,11 @@ def _client(session: boto3.Session, service: str, region: str) -> Any:
     """One cached client per (session, service, region): clients are thread-safe and costly to build."""
     key = (id(session), service, region)
     with _lock:
-        client = _clients.get(key)
-        if client is None:
-            client = session.client(service, region_name=region, config=RETRY_CONFIG)
-            _clients[key] = client
-        return client
+        cached = _clients.get(key)
+        if cached is None:
+            cached = (session, session.client(service, region_name=region, config=RETRY_CONFIG))
+            _clients[key] = cached
+        return cached[1]
 
 
 def open_account(account: AccountScope, home_region: str) -> AccountSession:

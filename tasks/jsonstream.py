@@ -8,7 +8,8 @@ from typing import Any, TextIO
 
 
 def dumps_compact(item: Any) -> str:
-    return json.dumps(item, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+    """One line of ASCII JSON: untrusted text (a lone surrogate in a tag) can never break the file's encoding."""
+    return json.dumps(item, ensure_ascii=True, sort_keys=True, default=str, separators=(",", ":"))
 
 
 def write_array(handle: TextIO, items: Iterable[Any]) -> int:

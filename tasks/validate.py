@@ -206,6 +206,9 @@ def findings_for_table(
     findings: list[Finding] = []
     verdicts = run_suite(context, table, frame, controls, run_id) if not frame.empty else None
     resource_gaps = {g.resource_id: g for g in gaps if g.resource_id}
+    row_ids = set(frame[ID_COLUMN].astype(str)) if ID_COLUMN in frame else set()
+    # A resource whose first call failed (DescribeTable, DescribeKey…) has no row: it is an ERROR, not absent.
+    unread = [g for rid, g in sorted(resource_gaps.items()) if rid not in row_ids]
     for control in controls:
         expected = describe_rule(control.rule)
 
@@ -223,6 +226,7 @@ def findings_for_table(
         for gap in gaps:
             if gap.resource_id is None:
                 findings.append(_scope_error(run_id, control, gap, expected, evidence_file))
+        findings += [_unread_resource_error(run_id, control, gap, expected, evidence_file) for gap in unread]
         if frame.empty or verdicts is None:
             continue
         applicable_ids, query_error = _applicable_ids(frame, control)
@@ -259,6 +263,18 @@ def _scope_error(run_id: str, control: Control, gap: EvidenceGap, expected: str,
         region=gap.region, status=Status.ERROR, severity=control.severity, owner="", observed="evidence gap",
         expected=expected, evidence_file=evidence_file,
         message=f"evidence gap: {gap.operation} failed with {gap.error_code}: {gap.message}"[:500],
+    )
+
+
+def _unread_resource_error(run_id: str, control: Control, gap: EvidenceGap, expected: str,
+                           evidence_file: str) -> Finding:
+    rid = str(gap.resource_id)
+    return Finding(
+        run_id=run_id, control_id=control.id, control_title=control.title, resource_arn=rid, resource_id=rid,
+        resource_type="UnreadResource", resource_name=rid.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or rid,
+        account=gap.account, region=gap.region, status=Status.ERROR, severity=control.severity, owner="",
+        observed="evidence gap", expected=expected, evidence_file=evidence_file,
+        message=f"resource not readable: {gap.operation} failed with {gap.error_code}: {gap.message}"[:500],
     )
 
 

@@ -104,7 +104,9 @@ class CollectContext:
             rows = self.rows.get(name, [])
             frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(BASE_COLUMNS))
             tables[name] = frame
-        return CollectorResult(tables=tables, gaps=list(self.gaps))
+        # Per-resource calls run concurrently; sorted, the same estate gives the same gaps.json.
+        gaps = sorted(self.gaps, key=lambda g: (g.operation, g.resource_id or "", g.error_code))
+        return CollectorResult(tables=tables, gaps=gaps)
 
 
 CollectFn = Callable[[CollectContext], None]

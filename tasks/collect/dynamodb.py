@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tasks.aws import paginate
+from tasks.aws import AWS_ERRORS, paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
 from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
@@ -24,7 +22,7 @@ def _describe(ctx: CollectContext, ddb: Any, name: str) -> dict[str, Any] | None
     """DescribeTable, or None when it failed (a gap); runs in a worker thread."""
     try:
         return ddb.describe_table(TableName=name)["Table"]
-    except ClientError as exc:
+    except AWS_ERRORS as exc:
         ctx.gap("DescribeTable", exc, resource_id=name)
         return None
 
@@ -41,7 +39,7 @@ def _aws_managed_key_ids(kms: Any) -> set[str] | None:
     """Ids of the region's AWS-managed keys (targets of `alias/aws/*`), None when ListAliases is refused."""
     try:
         aliases = paginate(kms, "list_aliases", "Aliases", PaginationConfig={"PageSize": 100})
-    except ClientError:
+    except AWS_ERRORS:
         return None
     return {a["TargetKeyId"] for a in aliases if a.get("AliasName", "").startswith("alias/aws/") and
             a.get("TargetKeyId")}
@@ -52,7 +50,7 @@ def _in_account(arn: str, account_id: str) -> bool:
     return len(parts) > 5 and parts[4] == account_id
 
 
-def _key_managers(ctx: CollectContext, kms: Any, key_arns: list[str]) -> dict[str, str | ClientError]:
+def _key_managers(ctx: CollectContext, kms: Any, key_arns: list[str]) -> dict[str, str | Exception]:
     """KeyManager (AWS / CUSTOMER) of each distinct key, or the error that hid it."""
     aws_managed = _aws_managed_key_ids(kms)
     if aws_managed is not None:
@@ -60,22 +58,22 @@ def _key_managers(ctx: CollectContext, kms: Any, key_arns: list[str]) -> dict[st
         return {arn: "AWS" if _in_account(arn, ctx.account_id) and arn.rsplit("/", 1)[-1] in aws_managed
                 else "CUSTOMER" for arn in key_arns}
 
-    def describe(key_arn: str) -> str | ClientError:
+    def describe(key_arn: str) -> str | Exception:
         try:
             return kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"]
-        except ClientError as exc:
+        except AWS_ERRORS as exc:
             return exc
     return dict(zip(key_arns, map_bounded(describe, key_arns), strict=True))
 
 
-def _row(ctx: CollectContext, ddb: Any, table: dict[str, Any], managers: dict[str, str | ClientError],
+def _row(ctx: CollectContext, ddb: Any, table: dict[str, Any], managers: dict[str, str | Exception],
          tagged: TagIndex | None) -> dict[str, Any]:
     arn = table["TableArn"]
     key_arn = _kms_key_arn(table)
     encryption: str | None = "AWS_OWNED"
     if key_arn is not None:
         manager = managers[key_arn]
-        if isinstance(manager, ClientError):
+        if isinstance(manager, Exception):
             ctx.gap("kms:DescribeKey", manager, resource_id=arn)
             encryption = None
         else:

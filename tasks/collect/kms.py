@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tasks.aws import paginate
+from tasks.aws import AWS_ERRORS, paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
 from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
@@ -33,7 +31,7 @@ def _inspect(ctx: CollectContext, kms: Any, key: dict[str, Any],
     arn = key["KeyArn"]
     try:
         meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-    except ClientError as exc:
+    except AWS_ERRORS as exc:
         ctx.gap("DescribeKey", exc, resource_id=arn)
         return None
     facts: dict[str, Any] = {
@@ -45,7 +43,7 @@ def _inspect(ctx: CollectContext, kms: Any, key: dict[str, Any],
     }
     try:
         facts["rotation_enabled"] = _rotation(kms, meta)
-    except ClientError as exc:
+    except AWS_ERRORS as exc:
         ctx.gap("GetKeyRotationStatus", exc, resource_id=arn)
     tags: dict[str, str] = {}
     if meta.get("KeyManager") == "CUSTOMER":  # AWS-managed keys carry no tags

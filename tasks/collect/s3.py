@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tasks.aws import AWS_ERRORS
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
 from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
@@ -41,9 +42,9 @@ def _known_regions(ctx: CollectContext, s3: Any, buckets: list[dict[str, Any]]) 
         return known
     listed: dict[str, str] = {}
     for region in ctx.scope_regions:
-        try:
-            names = [b["Name"] for b in _list_buckets(s3, BucketRegion=region)]
-        except ClientError:
+        try:  # a BucketRegion filter is answered by that region's endpoint only
+            names = [b["Name"] for b in _list_buckets(ctx.client(region=region), BucketRegion=region)]
+        except AWS_ERRORS:
             return known  # left to GetBucketLocation, bucket by bucket
         if any(name in listed for name in names):
             return known  # the endpoint ignored the filter: trust nothing it said
@@ -113,29 +114,40 @@ def _tags(s3: Any, name: str) -> dict[str, str]:
         raise
 
 
-def _region(ctx: CollectContext, s3: Any, bucket: dict[str, Any]) -> str:
+def bucket_arn(ctx: CollectContext, name: str) -> str:
+    """The bucket's ARN in the account's partition (aws, aws-cn, aws-us-gov), as the tagging API names it."""
+    partition = ctx.account.session.get_partition_for_region(ctx.region) or "aws"
+    return f"arn:{partition}:s3:::{name}"
+
+
+def _region(ctx: CollectContext, s3: Any, bucket: dict[str, Any]) -> str | None:
+    """The bucket's region, None (and a gap) when S3 would not say."""
     try:
         return _bucket_region(s3, bucket)
-    except ClientError as exc:
-        ctx.gap("GetBucketLocation", exc, resource_id=f"arn:aws:s3:::{bucket['Name']}")
-        return ctx.region
+    except AWS_ERRORS as exc:
+        ctx.gap("GetBucketLocation", exc, resource_id=bucket_arn(ctx, bucket["Name"]))
+        return None
 
 
-def _inspect(ctx: CollectContext, name: str, region: str, tagged: TagIndex | None) -> dict[str, Any]:
-    """One bucket's evidence row (its gaps go to `ctx`); runs in a worker thread."""
-    arn = f"arn:aws:s3:::{name}"
-    regional = ctx.client(region=region)
+def _inspect(ctx: CollectContext, name: str, region: str | None, tagged: TagIndex | None) -> dict[str, Any]:
+    """One bucket's evidence row (its gaps go to `ctx`); runs in a worker thread.
+
+    A bucket of unknown region is asked through the home region (S3 redirects) and its tags are read
+    with its own call: the region's tag index cannot be chosen.
+    """
+    arn = bucket_arn(ctx, name)
+    regional = ctx.client(region=region or ctx.region)
     facts: dict[str, Any] = {"default_encryption": None, "tls_only_policy": None}
     try:
         facts["default_encryption"] = _encryption(regional, name)
-    except ClientError as exc:
+    except AWS_ERRORS as exc:
         ctx.gap("GetBucketEncryption", exc, resource_id=arn)
     try:
         facts["tls_only_policy"] = denies_insecure_transport(_policy(regional, name))
-    except (ClientError, ValueError) as exc:
+    except (*AWS_ERRORS, ValueError) as exc:
         ctx.gap("GetBucketPolicy", exc, resource_id=arn)
-    tags = resource_tags(ctx, tagged, arn, "GetBucketTagging", lambda: _tags(regional, name))
-    return {"resource_arn": arn, "resource_name": name, "tags": tags, "region": region, **facts}
+    tags = resource_tags(ctx, tagged if region else None, arn, "GetBucketTagging", lambda: _tags(regional, name))
+    return {"resource_arn": arn, "resource_name": name, "tags": tags, "region": region or ctx.region, **facts}
 
 
 def collect_s3(ctx: CollectContext) -> None:
@@ -143,8 +155,8 @@ def collect_s3(ctx: CollectContext) -> None:
     buckets = _list_buckets(s3)
     known = _known_regions(ctx, s3, buckets)
     regions = map_bounded(lambda b: known.get(b["Name"]) or _region(ctx, s3, b), buckets)
-    tagged = {region: tags_by_arn(ctx, "s3:bucket", region) for region in sorted(set(regions))}
-    rows = map_bounded(lambda pair: _inspect(ctx, pair[0]["Name"], pair[1], tagged[pair[1]]),
+    tagged = {region: tags_by_arn(ctx, "s3:bucket", region) for region in sorted({r for r in regions if r})}
+    rows = map_bounded(lambda pair: _inspect(ctx, pair[0]["Name"], pair[1], tagged.get(pair[1] or "")),
                        list(zip(buckets, regions, strict=True)))
     for row in rows:
         ctx.add(TABLE, resource_type="AwsS3Bucket", **row)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from tasks.aws import paginate
+from tasks.aws import AWS_ERRORS, paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
 from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
@@ -22,7 +20,7 @@ def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any],
     kms_key = None
     try:
         kms_key = sm.describe_notebook_instance(NotebookInstanceName=name).get("KmsKeyId") or ""
-    except ClientError as exc:
+    except AWS_ERRORS as exc:
         ctx.gap("DescribeNotebookInstance", exc, resource_id=arn)
     tags = resource_tags(ctx, tagged, arn, "ListTags",
                          lambda: tag_dict(paginate(sm, "list_tags", "Tags", ResourceArn=arn)))

@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from tasks.aws import error_code
+from tasks.aws import AWS_ERRORS, error_code
 from tasks.collect.base import CollectContext, tag_dict
 
 PAGE_SIZE = 100  # the most GetResources returns per page
@@ -35,7 +33,7 @@ def tags_by_arn(ctx: CollectContext, resource_type: str, region: str | None = No
         for page in pages:
             for item in page.get("ResourceTagMappingList", []):
                 found[item["ResourceARN"]] = tag_dict(item.get("Tags"))
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         log.info("tag:GetResources for %s in %s refused (%s); reading tags per resource",
                  resource_type, region or ctx.region, error_code(exc))
         return None
@@ -54,6 +52,6 @@ def resource_tags(
         return dict(index.get(arn, {}))
     try:
         return dict(fetch())
-    except ClientError as exc:
+    except AWS_ERRORS as exc:
         ctx.gap(operation, exc, resource_id=arn)
         return {}

@@ -57,3 +57,42 @@ def test_denied_credential_report_makes_every_iam_user_control_an_error() -> Non
     for control in ("iam-user-console-mfa", "iam-password-unused"):
         statuses = {str(f.status) for f in evaluate(control, result=result)}
         assert statuses == {"ERROR"}, control
+
+
+def test_a_table_that_cannot_be_described_is_an_error_not_absent() -> None:
+    ddb = boto3.client("dynamodb")
+    for name in ("readable", "hidden"):
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+    with denied("DescribeTable", when=lambda p: p.get("TableName") == "hidden"):
+        result = collect("dynamodb_tables")
+    verdict = {f.resource_name: (str(f.status), f.resource_type) for f in evaluate("dynamodb-cmk-encryption",
+                                                                                  result=result)}
+    assert verdict == {"readable": ("FAIL", "AwsDynamoDbTable"), "hidden": ("ERROR", "UnreadResource")}
+
+
+def test_a_network_failure_on_one_bucket_keeps_the_other_buckets_rows() -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    from tests.support import faults
+
+    for name in ("bkt-a", "bkt-b", "bkt-c"):
+        _bucket(name, "us-east-1", "t", "AES256", False)
+    original = faults.BaseClient._make_api_call
+
+    def flaky(self, operation, params):  # type: ignore[no-untyped-def]
+        if operation == "GetBucketPolicy" and params.get("Bucket") == "bkt-b":
+            raise ReadTimeoutError(endpoint_url="https://s3.amazonaws.com")
+        return original(self, operation, params)
+
+    faults.BaseClient._make_api_call = flaky  # type: ignore[method-assign]
+    try:
+        result = collect("s3_buckets")
+    finally:
+        faults.BaseClient._make_api_call = original  # type: ignore[method-assign]
+    assert sorted(result.tables["s3_buckets"]["resource_name"]) == ["bkt-a", "bkt-b", "bkt-c"]
+    ((operation, code, resource),) = {(g.operation, g.error_code, g.resource_id) for g in result.gaps}
+    assert (operation, code, resource) == ("GetBucketPolicy", "ReadTimeoutError", "arn:aws:s3:::bkt-b")
+    tls = {f.resource_name: str(f.status) for f in evaluate("s3-bucket-tls-only", result=result)}
+    assert tls == {"bkt-a": "FAIL", "bkt-b": "ERROR", "bkt-c": "FAIL"}

@@ -3,6 +3,8 @@ a call still throttled after every attempt is an evidence gap (ERROR), never a P
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
@@ -31,14 +33,21 @@ def test_a_throttled_call_is_retried_and_its_answer_used() -> None:
     assert verdicts == {"rotated": "PASS", "not-rotated": "FAIL"}
 
 
-def test_throttling_that_outlasts_the_retries_is_an_evidence_gap(monkeypatch: pytest.MonkeyPatch) -> None:
-    _keys()
+@pytest.fixture
+def one_retry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Clients built with a single retry, dropped again afterwards so no later test inherits them."""
     monkeypatch.setattr(tasks.aws, "RETRY_CONFIG", tasks.aws.RETRY_CONFIG.merge(
         BotoConfig(retries={"mode": "adaptive", "max_attempts": 1})))
     tasks.aws._clients.clear()
+    yield
+    tasks.aws._clients.clear()
+
+
+@pytest.mark.usefixtures("one_retry")
+def test_throttling_that_outlasts_the_retries_is_an_evidence_gap() -> None:
+    _keys()
     with throttled("kms", "GetKeyRotationStatus", times=1000) as attempts:
         result = collect("kms_keys")
-    tasks.aws._clients.clear()
     assert len(attempts) == 4  # the call and its one retry, for each key; then it gives up
     assert {(g.operation, g.error_code) for g in result.gaps} == {("GetKeyRotationStatus", "ThrottlingException")}
     assert {str(f.status) for f in evaluate("kms-key-rotation", result=result)} == {"ERROR"}
