@@ -50,7 +50,11 @@ class NotifyResult:
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The run's notification outcome, without the per-finding routes: those are on each finding
+        (`notify_route` in findings.json), and a flow's return value is walked by Prefect item by item."""
+        data = asdict(self)
+        data["routed"] = len(data.pop("routes"))
+        return data
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
