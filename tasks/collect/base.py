@@ -38,6 +38,11 @@ class CollectContext:
     def account_id(self) -> str:
         return self.account.account_id
 
+    @property
+    def partition(self) -> str:
+        """aws, aws-cn or aws-us-gov: for ARNs built from names (S3 buckets, tables that could not be read)."""
+        return self.account.session.get_partition_for_region(self.region) or "aws"
+
     def client(self, service: str | None = None, region: str | None = None) -> Any:
         return self.account.client(service or self.service, region or self.region)
 

@@ -23,7 +23,8 @@ def _describe(ctx: CollectContext, ddb: Any, name: str) -> dict[str, Any] | None
     try:
         return ddb.describe_table(TableName=name)["Table"]
     except AWS_ERRORS as exc:
-        ctx.gap("DescribeTable", exc, resource_id=name)
+        arn = f"arn:{ctx.partition}:dynamodb:{ctx.region}:{ctx.account_id}:table/{name}"
+        ctx.gap("DescribeTable", exc, resource_id=arn)
         return None
 
 

@@ -116,8 +116,7 @@ def _tags(s3: Any, name: str) -> dict[str, str]:
 
 def bucket_arn(ctx: CollectContext, name: str) -> str:
     """The bucket's ARN in the account's partition (aws, aws-cn, aws-us-gov), as the tagging API names it."""
-    partition = ctx.account.session.get_partition_for_region(ctx.region) or "aws"
-    return f"arn:{partition}:s3:::{name}"
+    return f"arn:{ctx.partition}:s3:::{name}"
 
 
 def _region(ctx: CollectContext, s3: Any, bucket: dict[str, Any]) -> str | None:

@@ -70,6 +70,8 @@ def test_a_table_that_cannot_be_described_is_an_error_not_absent() -> None:
     verdict = {f.resource_name: (str(f.status), f.resource_type) for f in evaluate("dynamodb-cmk-encryption",
                                                                                   result=result)}
     assert verdict == {"readable": ("FAIL", "AwsDynamoDbTable"), "hidden": ("ERROR", "UnreadResource")}
+    (gap,) = result.gaps
+    assert gap.resource_id == "arn:aws:dynamodb:us-east-1:123456789012:table/hidden"
 
 
 def test_a_network_failure_on_one_bucket_keeps_the_other_buckets_rows() -> None:
