@@ -7,12 +7,11 @@ root, and the parent merges them into one snapshot, one validation and one repor
 
 from __future__ import annotations
 
-import json
-import shutil
+import base64
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,10 +22,7 @@ from complyflow.config import AccountScope, Config
 from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap
 from tasks.aws import AccountSession, error_code, error_message
 from tasks.collect.base import Collector
-from tasks.evidence import atomic_write_bytes, atomic_write_json
 from tasks.steps import collect_task, open_account_task
-
-STAGING = "staging"
 
 
 @dataclass
@@ -110,54 +106,54 @@ def collect_in_flow(config: Config, accounts: list[AccountScope], collectors: li
 # --- fan-out over deployment runs ----------------------------------------------------------------
 
 
-def staging_dir(root: Path, run_id: str, account_name: str) -> Path:
-    return root / STAGING / run_id / account_name
+def pack(collected: Collected, worker: str = "") -> dict[str, Any]:
+    """One account's evidence as JSON-safe data: the result of its deployment run.
+
+    Tables travel as base64 Parquet (exact types, no pickle), through Prefect's result storage: local
+    on one machine, an S3 bucket block (`PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK`) across workers.
+    """
+    return {
+        "tables": {name: base64.b64encode(frame.reset_index(drop=True).to_parquet(index=False)).decode("ascii")
+                   for name, frame in collected.tables.items()},
+        "gaps": [g.to_dict() for g in collected.gaps],
+        "account_owners": collected.account_owners,
+        "worker": worker,
+    }
 
 
-def stage(collected: Collected, directory: Path, worker: str = "") -> None:
-    """Write one account's evidence where the parent run will merge it."""
-    for name, frame in collected.tables.items():
-        atomic_write_bytes(directory / f"{name}.parquet", frame.reset_index(drop=True).to_parquet(index=False))
-    atomic_write_json(directory / "gaps.json", [g.to_dict() for g in collected.gaps])
-    atomic_write_json(directory / "accounts.json", collected.account_owners)
-    atomic_write_json(directory / "provenance.json", {"worker": worker})
-
-
-def unstage(directory: Path) -> Collected:
-    tables = {p.stem: pd.read_parquet(p) for p in sorted(directory.glob("*.parquet"))}
-    gaps = [EvidenceGap.from_dict(g) for g in json.loads((directory / "gaps.json").read_text(encoding="utf-8"))]
-    owners = json.loads((directory / "accounts.json").read_text(encoding="utf-8"))
-    worker = json.loads((directory / "provenance.json").read_text(encoding="utf-8")).get("worker", "")
-    return Collected(tables=tables, gaps=gaps, account_owners=owners, collected_by={directory.name: worker})
+def unpack(data: dict[str, Any], account_name: str) -> Collected:
+    tables = {name: pd.read_parquet(io.BytesIO(base64.b64decode(blob))) for name, blob in data["tables"].items()}
+    return Collected(tables=tables, gaps=[EvidenceGap.from_dict(g) for g in data["gaps"]],
+                     account_owners=dict(data["account_owners"]), collected_by={account_name: str(data["worker"])})
 
 
 @task(name="collect-account-run", task_run_name="collect-account-{account.name}", cache_policy=NO_CACHE,
       persist_result=False)
-def account_run_task(deployment: str, account: AccountScope, parameters: dict[str, Any], timeout_s: float) -> str:
-    """Run one account's collection as a deployment run on the work pool and wait for it."""
+def account_run_task(deployment: str, account: AccountScope, parameters: dict[str, Any],
+                     timeout_s: float) -> dict[str, Any]:
+    """Run one account's collection as a deployment run on the work pool; its result is the account's evidence."""
     from prefect.deployments import run_deployment
 
     flow_run = run_deployment(name=deployment, parameters=parameters, timeout=timeout_s, as_subflow=True)
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(f"collection run for account {account.name} ended {state.name if state else 'unknown'}")
-    return str(flow_run.id)
+    return state.result()
 
 
 def collect_fanned_out(config: Config, accounts: list[AccountScope], collectors: list[Collector], as_of: datetime,
-                       *, run_id: str, root: Path, deployment: str, timeout_s: float) -> Collected:
+                       *, run_id: str, deployment: str, timeout_s: float) -> Collected:
     """One deployment run per account, then the organisation-wide sources here; merged into one."""
     tables = sorted({t for c in collectors if c.scope != "organization" for t in c.tables})
     futures = []
     for account in accounts:
         parameters = {"account": account.name, "run_id": run_id, "as_of": as_of.isoformat(), "tables": tables,
-                      "config_dir": config.directory, "evidence_dir": str(root)}
+                      "config_dir": config.directory}
         futures.append((account, account_run_task.submit(deployment, account, parameters, timeout_s)))
     merged = Collected()
     for account, future in futures:
         try:
-            future.result()
-            part = unstage(staging_dir(root, run_id, account.name))
+            part = unpack(future.result(), account.name)
         except Exception as exc:  # noqa: BLE001 - a lost account run is an evidence gap, not a lost run
             get_run_logger().error("collection for account %s failed: %s", account.name, exc)
             merged.gaps += _unreachable(config, account, [c for c in collectors if c.scope != "organization"], exc)
@@ -167,7 +163,6 @@ def collect_fanned_out(config: Config, accounts: list[AccountScope], collectors:
         merged.collected_by.update(part.collected_by)
         merged.gaps += part.gaps
         merged.extend([CollectorResult(tables=part.tables)])
-    shutil.rmtree(root / STAGING / run_id, ignore_errors=True)  # merged: the run folder is the record now
     org = [c for c in collectors if c.scope == "organization"]
     if org:
         local = collect_in_flow(config, accounts[:1], org, as_of)

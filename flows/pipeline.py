@@ -58,7 +58,7 @@ def run_compliance(
     needed = collectors_for({c.evidence_table for c in controls})
     execution = config.scope.execution
     if execution.mode == "deployments":
-        collected = collect_fanned_out(config, in_scope, needed, started, run_id=run_id, root=root,
+        collected = collect_fanned_out(config, in_scope, needed, started, run_id=run_id,
                                        deployment=execution.collect_deployment, timeout_s=execution.timeout_seconds)
     else:
         collected = collect_in_flow(config, in_scope, needed, started)
