@@ -227,22 +227,18 @@ def demo_stack() -> Iterator[str]:
     """A throwaway server + worker + demo estate with one nightly and one pre-audit run; yields the API URL."""
     sys.path.insert(0, str(REPO))
     from complyflow.demo import FAKE_CREDENTIALS, moto_server, seed_demo_estate
-    from complyflow.deploy_config import load_deployments_config
     from tests.integration.stack import LocalPrefect
     from tests.integration.test_deployments import _trigger, _wait
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="complyflow-shots-") as scratch:
         prefect = LocalPrefect(home=Path(scratch) / "prefect-home")
-        pool = load_deployments_config().work_pool
         try:
             with moto_server() as endpoint:
                 seed_demo_estate()
-                prefect.start_server()
-                prefect.cli("work-pool", "create", pool.name, "--type", pool.type)
-                prefect.cli("deploy", "--name", "nightly-compliance", "--name", "pre-audit")
-                prefect.start_worker(pool.name, {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
-                                                 "COMPLYFLOW_EVIDENCE_DIR": str(Path(scratch) / "evidence")})
+                pool = prefect.deploy("--name", "nightly-compliance", "--name", "pre-audit")
+                prefect.start_worker(pool, {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
+                                            "COMPLYFLOW_EVIDENCE_DIR": str(Path(scratch) / "evidence")})
                 _wait(prefect, {"nightly": _trigger(prefect, "nightly-compliance", {})})
                 today = datetime.now(UTC).date().isoformat()
                 _wait(prefect, {"pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"],

@@ -119,6 +119,17 @@ class LocalPrefect:
                                f"{result.stderr}")
         return result.stdout
 
+    def deploy(self, *deploy_args: str) -> str:
+        """Start the server, create the work pool of configs/deployments.yaml and run `prefect deploy` with
+        `deploy_args` from prefect.yaml, as a newcomer would; returns the pool's name for the workers."""
+        from complyflow.deploy_config import load_deployments_config
+
+        pool = load_deployments_config().work_pool
+        self.start_server()
+        self.cli("work-pool", "create", pool.name, "--type", pool.type)
+        self.cli("deploy", *deploy_args)
+        return pool.name
+
     def start_worker(self, pool: str, extra_env: dict[str, str], name: str | None = None,
                      limit: int | None = None) -> subprocess.Popen[bytes]:
         args = [*PREFECT, "worker", "start", "--pool", pool, "--type", "process"]

@@ -76,17 +76,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("prefect-home")
     evidence = tmp_path_factory.mktemp("worker") / "evidence"
     prefect = LocalPrefect(home=home)
-    pool = load_deployments_config().work_pool
     try:
         with moto_server() as endpoint:
             seed_demo_estate()
-            prefect.start_server()
-            prefect.cli("work-pool", "create", pool.name, "--type", pool.type)
-            prefect.cli("deploy", "--all")  # every deployment of prefect.yaml, as a newcomer would
+            pool = prefect.deploy("--all")  # every deployment of prefect.yaml
             worker_env = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "COMPLYFLOW_EVIDENCE_DIR": str(evidence)}
             # Two workers with two slots each: the fan-out run below must spread over both.
-            prefect.start_worker(pool.name, worker_env, limit=2)
-            prefect.start_worker(pool.name, worker_env, name="worker-b", limit=2)
+            prefect.start_worker(pool, worker_env, limit=2)
+            prefect.start_worker(pool, worker_env, name="worker-b", limit=2)
             today = datetime.now(UTC).date().isoformat()
             nightly = _trigger(prefect, "nightly-compliance", {})
             # The nightly run must be sealed first so that the pre-audit pack holds both runs of today.
