@@ -71,10 +71,6 @@ def load_config_or_exit(config: str | None) -> Config:
         raise typer.Exit(2) from exc
 
 
-def _check_config(config: str | None) -> None:
-    load_config_or_exit(config)
-
-
 def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> None:
     """Run one flow once, now. Exit code 0 when the run worked, whatever it found."""
     from flows.drift import drift_monitoring
@@ -83,7 +79,7 @@ def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> N
 
     flows = {"nightly": nightly_compliance, "drift": drift_monitoring, "vendors": vendor_reviews}
     config = _config_dir(config)
-    _check_config(config)
+    load_config_or_exit(config)
     try:
         result = flows[flow_name](config_dir=config, evidence_dir=evidence_dir)
     except Exception as exc:
@@ -117,7 +113,7 @@ def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
     from flows.nightly import nightly_compliance
 
     config = _config_dir(config)
-    _check_config(config)
+    load_config_or_exit(config)
     with console.status("starting the demo AWS estate (moto on 127.0.0.1)…") as status, moto_server() as endpoint:
         console.print(f"[green]✓[/green] moto server at {endpoint}")
         status.update("seeding demo resources…")

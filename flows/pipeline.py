@@ -84,8 +84,9 @@ def run_compliance(
                                   docs_dir=str(folder.path / DOCS_DIR))
     findings = fill_missing_owners(findings, owners_by_account, config)
     outcome = apply_exceptions(findings, config.exceptions, started.date())
+    account_owners = {k: v for k, v in owners_by_account.items() if v}  # accounts whose owner is known
     routes = route_findings(findings=outcome.findings, controls=controls, config=config, evidence_root=root,
-                            account_owners_by_id={k: v for k, v in owners_by_account.items() if v})
+                            account_owners_by_id=account_owners)
     findings = [replace(f, notify_route=routes.get(f.key, "")) for f in outcome.findings]
     clock = _lap(timings, "validate", clock)
 
@@ -114,7 +115,7 @@ def run_compliance(
 
     # 5. Notify owners, then publish what a person inspects in the UI.
     notes = notify_run(findings=findings, controls=controls, summary=summary, lapsed=outcome.lapsed, config=config,
-                       evidence_root=root, account_owners_by_id={k: v for k, v in owners_by_account.items() if v})
+                       evidence_root=root, account_owners_by_id=account_owners)
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
     publish_report_links(folder.path, reports, run_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 from complyflow.config import ExceptionEntry
 from complyflow.model import Finding
-from tasks.notify.blocks import header, mrkdwn
+from tasks.notify.blocks import header, sections_from_lines
 from tasks.notify.changes import Category, Change, Item
 from tasks.notify.compose import RunInfo
 from tasks.notify.routing import Router
@@ -34,19 +34,13 @@ def approver_notices(items: list[Item], lapsed: list[tuple[Finding, ExceptionEnt
         route = router.route(replace(pairs[0][0], owner=approver))
         lines = [f"• exception {code(entry.id)} on {code(f.control_id)} · {code(f.resource_name)} · {safe(f.region)}"
                  f" expired {entry.expiry_date}; owner {safe(f.owner)}" for f, entry in pairs]
-        sections, current = [], ""
-        for line in lines:
-            if current and len(current) + len(line) + 1 > SECTION_LIMIT:
-                sections.append(current)
-                current = ""
-            current = f"{current}\n{line}" if current else line
-        sections.append(current)
+        sections = [piece.block for piece in sections_from_lines([(line, set()) for line in lines], SECTION_LIMIT)]
         text = f"complyflow: {len(pairs)} exception(s) you approved have lapsed; the findings are violations again"
         messages.append({
             "id": f"{run.run_id}/approver/{approver}", "run_id": run.run_id, "purpose": "approver-notice",
             "owner": approver, "destination": route.destination, "mention": route.mention, "thread_of": None,
             "part": 1, "parts": 1, "text": text,
-            "blocks": [header("Exceptions you approved have lapsed"), *(mrkdwn(s) for s in sections[:45])],
+            "blocks": [header("Exceptions you approved have lapsed"), *sections[:45]],
             "events": [], "items": [], "queued_at": run.now.isoformat(),
         })
     return messages

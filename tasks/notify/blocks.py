@@ -107,12 +107,12 @@ def control_heading(item: Item, with_fix: bool) -> str:
     return title
 
 
-def _sections_from_lines(lines: list[tuple[str, set[str]]]) -> list[Piece]:
-    """Pack lines into section blocks of at most SECTION_TEXT_LIMIT characters."""
+def sections_from_lines(lines: list[tuple[str, set[str]]], limit: int = SECTION_TEXT_LIMIT) -> list[Piece]:
+    """Pack lines (each with the finding keys it carries) into section blocks of at most `limit` characters."""
     pieces: list[Piece] = []
     text, keys = "", set()
     for line, line_keys in lines:
-        if text and len(text) + 1 + len(line) > SECTION_TEXT_LIMIT:
+        if text and len(text) + 1 + len(line) > limit:
             pieces.append(Piece(mrkdwn(text), keys))
             text, keys = "", set()
         text = f"{text}\n{line}" if text else line
@@ -141,7 +141,7 @@ def body(items: list[Item], max_items_per_control: int, more_hint: str) -> list[
             lines += [(item_line(i), {i.key}) for i in shown]
             if hidden:
                 lines.append((f"… and {len(hidden)} more; {more_hint}", {i.key for i in hidden}))
-            pieces += _sections_from_lines(lines)
+            pieces += sections_from_lines(lines)
     return pieces
 
 

@@ -92,11 +92,11 @@ def _aware(now: datetime | None) -> datetime:
 
 def _routes(findings: list[Finding], controls: list[Control], config: Config, state: NotifyState,
             transport: BotTransport | WebhookTransport | None, now: datetime,
-            account_owners_by_id: dict[str, str] | None) -> tuple[EmailDirectory, dict[str, Route]]:
+            account_owners_by_id: dict[str, str] | None) -> tuple[EmailDirectory, Router, dict[str, Route]]:
     lookup = transport.lookup_email if isinstance(transport, BotTransport) and config.notify.email_lookup else None
     directory = EmailDirectory(lookup, state.emails, timedelta(hours=config.notify.email_cache_hours), now)
     router = Router(config, controls, account_owners(config, findings, account_owners_by_id), directory)
-    return directory, {f.key: router.route(f) for f in findings if f.status in NOTIFIED}
+    return directory, router, {f.key: router.route(f) for f in findings if f.status in NOTIFIED}
 
 
 def route_findings(
@@ -119,7 +119,7 @@ def route_findings(
     with exclusive(outbox_path):
         state = load_state(state_path)
         state.catch_up(Outbox(outbox_path).records)
-        _, routes = _routes(findings, controls, config, state, transport, _aware(now), account_owners_by_id)
+        _, _, routes = _routes(findings, controls, config, state, transport, _aware(now), account_owners_by_id)
         state.save(state_path)
     return {key: route.describe() for key, route in sorted(routes.items())}
 
@@ -149,7 +149,7 @@ def notify_run(
         outbox = Outbox(outbox_path)
         state = load_state(state_path)
         state.catch_up(outbox.records)
-        directory, routes = _routes(findings, controls, config, state, transport, now, account_owners_by_id)
+        directory, router, routes = _routes(findings, controls, config, state, transport, now, account_owners_by_id)
         items, quiet = classify(
             findings=findings, lapsed=lapsed, state=state, routes=routes,
             controls={c.id: c for c in config.controls} | {c.id: c for c in controls},
@@ -160,7 +160,6 @@ def notify_run(
         messages = compose(items, quiet, run, MessageIds(summary.run_id, outbox.count_for_run(summary.run_id)),
                            settings.max_items_per_control)
         if lapsed:
-            router = Router(config, controls, account_owners(config, findings, account_owners_by_id), directory)
             messages += approver_notices(items, lapsed, router, run)
         if settings.summary_channel:
             destinations = {f.owner: routes[f.key].destination for f in findings if f.key in routes}
