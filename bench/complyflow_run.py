@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from bench.estate import REGIONS
+from bench.imports import module_level_imports
 from bench.prefect_api import PrefectApi, child_env
 from bench.process import Measured, run_measured
 from complyflow.config import DEFAULT_CONFIG_DIR
@@ -24,6 +25,10 @@ AWS_TABLES = frozenset({
 })
 SHIM = Path(__file__).with_name("nightly_shim.py")
 STEPS = ("collect", "store", "validate", "report", "notify", "artifacts")
+REPO = Path(__file__).resolve().parents[1]
+BEFORE_BODY = "before flow body (Prefect: flow run start)"
+AFTER_BODY = "after flow body (Prefect: final state)"
+EXIT = "exit (Prefect shutdown)"
 
 
 def make_config(target: Path, aws_only: bool = True) -> Path:
@@ -74,13 +79,18 @@ class NightlyRun:
         if not self.ok or "flow_body_start" not in marks:
             return {}
         start, end = self.measured.started, self.measured.started + self.measured.wall
+        before_body = marks.get("config_checked", marks["imported"])
+        cli_only = {"config check (CLI)": before_body - marks["imported"]} if "config_checked" in marks else {}
         parts = {
             "python start-up": marks["shim_start"] - start,
-            "import prefect": marks["prefect_imported"] - marks["shim_start"],
-            "import complyflow (pandas, GX, boto3)": marks["imported"] - marks["prefect_imported"],
-            "before flow body (config check, Prefect server, flow run)": marks["flow_body_start"] - marks["imported"],
+            "import libraries complyflow uses (GX, pandas, boto3…)": marks["libraries_imported"] - marks["shim_start"],
+            "import prefect (what it adds)": marks["prefect_imported"] - marks["libraries_imported"],
+            "import complyflow": marks["imported"] - marks["prefect_imported"],
+            **cli_only,
+            BEFORE_BODY: marks["flow_body_start"] - before_body,
             **{f"step: {s}": self.timings.get(s, 0.0) for s in STEPS},
-            "after flow body (Prefect final state)": marks["flow_returned"] - marks["flow_body_end"],
+            AFTER_BODY: marks["flow_returned"] - marks["flow_body_end"],
+            **({"print the result (CLI)": marks["printed"] - marks["flow_returned"]} if "printed" in marks else {}),
             **_exit_parts(marks, end),
         }
         body = marks["flow_body_end"] - marks["flow_body_start"]
@@ -106,33 +116,40 @@ class NightlyRun:
     def prefect_seconds(self) -> float:
         """Prefect's share: its import, everything around the flow body, and the artifacts step."""
         parts = self.breakdown()
-        keys = ("import prefect", "before flow body (config check, Prefect server, flow run)",
-                "after flow body (Prefect final state)", "exit (print, Prefect shutdown)", "step: artifacts")
+        keys = ("import prefect (what it adds)", BEFORE_BODY, AFTER_BODY, EXIT, "step: artifacts")
         # "exit: interpreter teardown" (freeing the heap, unloading modules) is Python's, not Prefect's.
         return sum(parts.get(k, 0.0) for k in keys)
 
 
 def _exit_parts(marks: dict[str, float], end: float) -> dict[str, float]:
-    """After the flow returned: printing and atexit handlers (Prefect's shutdown), then the interpreter's teardown."""
+    """After the flow returned (and the CLI printed): atexit handlers (Prefect's shutdown), then the
+    interpreter's own teardown."""
+    begin = marks.get("printed", marks["flow_returned"])
     done = marks.get("atexit_done")
     if done is None:
-        return {"exit (print, Prefect shutdown)": end - marks["flow_returned"]}
-    return {"exit (print, Prefect shutdown)": done - marks["flow_returned"], "exit: interpreter teardown": end - done}
+        return {EXIT: end - begin}
+    return {EXIT: done - begin, "exit: interpreter teardown": end - done}
 
 
 def run_nightly(endpoint: str, config: Path, evidence: Path, api: PrefectApi, work: Path,
                 plain_cli: bool = False, code: Path | None = None) -> NightlyRun:
-    """`complyflow run nightly` as a subprocess pointed at moto; the shim adds timing marks unless `plain_cli`."""
+    """One nightly run as a subprocess pointed at moto: a flow run of the nightly deployment started as a
+    process worker starts it (`deployment` mode), else `complyflow run nightly`. The shim adds timing
+    marks unless `plain_cli`."""
     result_file = work / "nightly-result.json"
+    libraries, prefect_modules = module_level_imports(code or REPO)
     env = child_env({**FAKE_CREDENTIALS, **api.env, "AWS_ENDPOINT_URL": endpoint,
-                     "BENCH_RESULT_JSON": str(result_file), "COLUMNS": "120"})
+                     "BENCH_RESULT_JSON": str(result_file), "COLUMNS": "120",
+                     "BENCH_LIBRARIES": ",".join(libraries), "BENCH_PREFECT_MODULES": ",".join(prefect_modules)})
     if code:  # ahead of the editable install, whose finder comes after sys.path
         env["PYTHONPATH"] = str(code.resolve())
-    args = ["run", "nightly", "--config", str(config), "--evidence-dir", str(evidence)]
-    if plain_cli:
-        cmd = [str(Path(sys.executable).with_name("complyflow")), *args]
+    if api.mode == "deployment":
+        env["PREFECT__FLOW_RUN_ID"] = api.create_flow_run({"config_dir": str(config), "evidence_dir": str(evidence)})
+        cmd = [sys.executable, "-m", "prefect.engine"] if plain_cli else [sys.executable, str(SHIM), "--engine"]
     else:
-        cmd = [sys.executable, str(SHIM), *args]
+        args = ["run", "nightly", "--config", str(config), "--evidence-dir", str(evidence)]
+        cmd = ([str(Path(sys.executable).with_name("complyflow")), *args] if plain_cli
+               else [sys.executable, str(SHIM), *args])
     measured = run_measured(cmd, env, cwd=str(work))
     record = json.loads(result_file.read_text()) if result_file.exists() else {}
     return NightlyRun(measured, record)

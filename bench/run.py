@@ -24,7 +24,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench` importable from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.complyflow_run import NightlyRun, make_config, run_nightly  # noqa: E402
+from bench.complyflow_run import REPO, NightlyRun, make_config, run_nightly  # noqa: E402
 from bench.estate import Estate, seed  # noqa: E402
 from bench.minimum import minimum_calls  # noqa: E402
 from bench.moto_counter import CallCounter, CountingMotoServer  # noqa: E402
@@ -45,13 +45,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=int, default=1, help="N: how many estate units (default 1)")
     parser.add_argument("--peer", choices=["prowler"], help="also run this tool on the same estate")
-    parser.add_argument("--prefect", choices=["ephemeral", "ephemeral-warm", "server"], nargs="+",
-                        default=["server", "ephemeral"],
-                        help="one run per mode listed, the first compared with the peer (default: server "
-                             "ephemeral); server: `prefect server start` once, before timing, as scheduled "
-                             "deployment runs have it; ephemeral: the run starts its own Prefect server on a "
-                             "fresh database (all counted in its wall time); ephemeral-warm: the same on a "
-                             "database migrated beforehand")
+    parser.add_argument("--prefect", choices=["deployment", "server", "ephemeral", "ephemeral-warm"], nargs="+",
+                        default=["deployment", "server", "ephemeral"],
+                        help="one run per mode listed, the first compared with the peer (default: deployment "
+                             "server ephemeral); deployment: the scheduled nightly, a flow run of the nightly "
+                             "deployment (prefect.yaml) run as a process worker runs it, against a server "
+                             "started before timing; server: `complyflow run nightly` against such a server; "
+                             "ephemeral: `complyflow run nightly` starting its own Prefect server on a fresh "
+                             "database (all counted in its wall time); ephemeral-warm: the same on a database "
+                             "migrated beforehand")
     parser.add_argument("--plain-cli", action="store_true",
                         help="run the `complyflow` script itself (no split of the wall time)")
     parser.add_argument("--latency-ms", type=float, default=30.0,
@@ -86,7 +88,7 @@ def complyflow_section(run: NightlyRun, estate: Estate) -> dict[str, Any]:
 
 def print_complyflow(section: dict[str, Any], estate: Estate) -> None:
     wall = section["wall_seconds"]
-    print(f"\ncomplyflow run nightly: exit {section['returncode']}, wall {wall:.2f} s, "
+    print(f"\ncomplyflow nightly run: exit {section['returncode']}, wall {wall:.2f} s, "
           f"{estate.resources} resources -> {section['resources_per_second']} resources/s; CPU "
           f"{section['cpu_seconds']:.1f} s; load average {section['load_avg_1m_at_end']} on {os.cpu_count()} cores")
     print(f"peak RSS: {section['peak_rss_mb']:.0f} MB (run process), {section['peak_tree_rss_mb']:.0f} MB "
@@ -114,8 +116,8 @@ def measure_complyflow(args: argparse.Namespace, mode: str, estate: Estate, endp
     """One measured nightly run with Prefect API `mode`, its calls against the minimum, printed."""
     config = work / "configs"
     phase = f"complyflow-{mode}"
-    print(f"\n=== complyflow run nightly, Prefect API: {mode}")
-    with prefect_api(mode, work / f"prefect-home-{mode}") as api:
+    print(f"\n=== complyflow nightly run, Prefect: {mode}")
+    with prefect_api(mode, work / f"prefect-home-{mode}", (args.code or REPO).resolve()) as api:
         counter.phase = phase
         run = run_nightly(endpoint, config, work / f"evidence-{mode}", api, work, plain_cli=args.plain_cli,
                           code=args.code)

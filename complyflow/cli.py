@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import os
 from pathlib import Path
 
@@ -18,11 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from complyflow.config import FRAMEWORKS, Config, ConfigError, load_config
+from complyflow.process_exit import skip_final_gc_at_exit
 
-# Registered before Prefect's exit handlers, so it runs after them: the interpreter then exits without a
-# last garbage-collection pass over everything a run created, which took seconds after a nightly run
-# (bench/README.md). Evidence files are closed long before; nothing is lost but that pass.
-atexit.register(gc.freeze)
+skip_final_gc_at_exit()  # registered before Prefect's exit handlers, so it runs after them
 
 app = typer.Typer(help="Continuous compliance for AI/ML platforms on AWS, as Prefect workflows.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)

@@ -15,6 +15,7 @@ from prefect import get_run_logger, runtime
 
 from complyflow.config import Control, load_config
 from complyflow.model import BASE_COLUMNS, Finding, RunSummary, count_by_status
+from complyflow.process_exit import skip_final_gc_at_exit
 from flows.collection import collect_fanned_out, collect_in_flow
 from flows.selection import select_accounts, select_controls
 from tasks import artifacts
@@ -42,6 +43,7 @@ def run_compliance(
 ) -> dict[str, Any]:
     """One whole run; returns the run summary as plain data (for the CLI, tests and artifacts)."""
     logger = get_run_logger()
+    skip_final_gc_at_exit()  # a worker's flow-run process too exits without a last pass over the run's heap
     config = load_config(config_dir)
     controls = select_controls(config, control_ids, frameworks)
     in_scope = select_accounts(config, accounts)

@@ -13,10 +13,12 @@ import boto3
 import pytest
 import yaml
 
-from bench.complyflow_run import make_config
+from bench.complyflow_run import REPO, NightlyRun, make_config
 from bench.estate import UNIT, Estate, users
+from bench.imports import module_level_imports
 from bench.minimum import minimum_calls
 from bench.moto_counter import CallCounter, CountingMotoServer
+from bench.process import Measured
 from bench.prowler_peer import CHECKS
 from bench.report import by_operation, calls_table
 from complyflow.config import load_config
@@ -74,3 +76,34 @@ def test_bench_config_runs_exactly_the_controls_mapped_to_prowler_checks(tmp_pat
     assert len(CHECKS) == 18
     scope = yaml.safe_load((tmp_path / "configs" / "scope.yaml").read_text())
     assert "id" not in scope["accounts"][0]  # the run discovers the account, as a user's first run does
+
+
+def test_start_up_imports_split_into_libraries_prefect_and_none_of_our_own() -> None:
+    libraries, prefect_modules = module_level_imports(REPO)
+    assert {"great_expectations", "pandas", "boto3", "slack_sdk", "yaml"} <= set(libraries)
+    assert not {"moto", "scipy", "json", "complyflow", "flows", "tasks", "prefect"} & set(libraries)
+    assert "prefect" in prefect_modules and all(m.split(".")[0] == "prefect" for m in prefect_modules)
+    assert "prefect.deployments.runner" not in prefect_modules  # only `complyflow serve` loads it
+
+
+def _run(marks: dict[str, float], timings: dict[str, float]) -> NightlyRun:
+    measured = Measured(returncode=0, started=0.0, wall=20.0, peak_rss_mb=1.0, peak_tree_rss_mb=1.0,
+                        cpu_seconds=1.0, load_avg=0.0, rss_samples=[], stdout="", stderr="")
+    return NightlyRun(measured, {"marks": marks, "result": {"timings": timings}})
+
+
+def test_prefect_is_charged_its_import_start_end_shutdown_and_artifacts_not_complyflow_work() -> None:
+    timings = {"collect": 6.0, "validate": 3.0, "artifacts": 0.5}
+    marks = {"shim_start": 0.1, "libraries_imported": 3.1, "prefect_imported": 4.1, "imported": 4.6,
+             "config_checked": 4.8, "flow_body_start": 5.5, "flow_body_end": 15.5, "flow_returned": 16.0,
+             "printed": 16.5, "atexit_done": 16.7}
+    cli = _run(marks, timings)
+    parts = cli.breakdown()
+    assert parts["config check (CLI)"] == pytest.approx(0.2)
+    assert parts["print the result (CLI)"] == pytest.approx(0.5)
+    # import 1.0 + flow-run start 0.7 + final state 0.5 + shutdown 0.2 + artifacts 0.5
+    assert cli.prefect_seconds() == pytest.approx(2.9)
+    assert parts["exit: interpreter teardown"] == pytest.approx(20.0 - 16.7)
+    engine = {k: v for k, v in marks.items() if k not in ("config_checked", "printed")}
+    assert _run(engine, timings).prefect_seconds() == pytest.approx(1.0 + 0.9 + 0.5 + 0.7 + 0.5)
+    assert _run({**marks, "flow_body_start": 5.5}, {}).breakdown()["flow body not in steps"] == pytest.approx(10.0)
