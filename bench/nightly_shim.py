@@ -7,7 +7,8 @@ Two ways in, as the two ways a nightly run starts:
   `python -m prefect.engine` with `PREFECT__FLOW_RUN_ID` set (the scheduled nightly).
 
 Around either it records wall-clock marks (imports, config check, flow body, return, exit), the
-per-collector spans and the run summary (with `timings`) into `$BENCH_RESULT_JSON`. It changes no
+per-collector spans, the AWS calls botocore's event hooks saw and the run summary (with `timings`)
+into `$BENCH_RESULT_JSON`. It changes no
 behaviour: every hook calls the original function.
 
 Imports are timed in three groups so that Prefect is charged only with what it adds: first the
@@ -24,6 +25,7 @@ import json
 import os
 import runpy
 import sys
+import threading
 import time
 from typing import Any
 
@@ -41,6 +43,40 @@ def _write() -> None:
 def _import_all(env_var: str) -> None:
     for name in filter(None, os.environ.get(env_var, "").split(",")):
         importlib.import_module(name)
+
+
+def _count_aws_calls() -> None:
+    """Count AWS calls as botocore sees them in this process, through its event hooks on every session:
+    `before-call` once per operation called, `before-send` once per HTTP attempt (retries included, as
+    the moto server counts them). Keys are "signing name:Operation", as the server names them."""
+    import botocore.session
+
+    lock = threading.Lock()
+    calls: dict[str, int] = RECORD.setdefault("botocore_calls", {})
+    attempts: dict[str, int] = RECORD.setdefault("botocore_attempts", {})
+    signing_names: dict[str, str] = {}
+
+    def count(into: dict[str, int], key: str) -> None:
+        with lock:
+            into[key] = into.get(key, 0) + 1
+
+    def on_call(model: Any, event_name: str, **_: Any) -> None:
+        service = model.service_model
+        signing_names[event_name.split(".")[1]] = service.signing_name or service.endpoint_prefix
+        count(calls, f"{signing_names[event_name.split('.')[1]]}:{model.name}")
+
+    def on_send(event_name: str, **_: Any) -> None:
+        _, service_id, operation = event_name.split(".", 2)
+        count(attempts, f"{signing_names.get(service_id, service_id)}:{operation}")
+
+    init = botocore.session.Session.__init__
+
+    def hooked_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.register("before-call", on_call, unique_id="bench-count-call")
+        self.register("before-send", on_send, unique_id="bench-count-send")
+
+    botocore.session.Session.__init__ = hooked_init  # type: ignore[method-assign]
 
 
 def _time_collectors() -> None:
@@ -138,6 +174,7 @@ def main() -> None:
 
     MARKS["imported"] = time.time()
     # Should a hook's target disappear from the code, the run still happens; only the split of its time is lost.
+    _count_aws_calls()
     _time_collectors()
     _time_flow_body()
     try:

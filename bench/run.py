@@ -14,9 +14,11 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                              "ephemeral: `complyflow run nightly` starting its own Prefect server on a fresh "
                              "database (all counted in its wall time); ephemeral-warm: the same on a database "
                              "migrated beforehand")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per Prefect mode, each from scratch; medians are compared (default 1)")
     parser.add_argument("--plain-cli", action="store_true",
                         help="run the `complyflow` script itself (no split of the wall time)")
     parser.add_argument("--latency-ms", type=float, default=30.0,
@@ -111,19 +115,24 @@ def print_complyflow(section: dict[str, Any], estate: Estate) -> None:
         print("output tail:\n" + section["output_tail"])
 
 
-def measure_complyflow(args: argparse.Namespace, mode: str, estate: Estate, endpoint: str, counter: CallCounter,
-                       work: Path, results: dict[str, Any]) -> dict[str, Any]:
-    """One measured nightly run with Prefect API `mode`, its calls against the minimum, printed."""
+def measure_complyflow(args: argparse.Namespace, mode: str, repeat: int, estate: Estate, endpoint: str,
+                       counter: CallCounter, work: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """One measured nightly run with Prefect API `mode`, its calls against the minimum, printed.
+
+    Each repeat starts from scratch (its own Prefect home and server, its own evidence root)."""
     config = work / "configs"
-    phase = f"complyflow-{mode}"
-    print(f"\n=== complyflow nightly run, Prefect: {mode}")
-    with prefect_api(mode, work / f"prefect-home-{mode}", (args.code or REPO).resolve()) as api:
+    name = f"{mode}-{repeat}" if args.repeat > 1 else mode
+    phase = f"complyflow-{name}"
+    of = f" (run {repeat} of {args.repeat})" if args.repeat > 1 else ""
+    print(f"\n=== complyflow nightly run, Prefect: {mode}{of}")
+    with prefect_api(mode, work / f"prefect-home-{name}", (args.code or REPO).resolve()) as api:
         counter.phase = phase
-        run = run_nightly(endpoint, config, work / f"evidence-{mode}", api, work, plain_cli=args.plain_cli,
+        run = run_nightly(endpoint, config, work / f"evidence-{name}", api, work, plain_cli=args.plain_cli,
                           code=args.code)
         counter.phase = "idle"
     section = complyflow_section(run, estate)
     section["prefect_mode"] = mode
+    section["repeat"] = repeat
     section["prefect_setup_seconds_outside_run"] = round(api.startup_seconds, 2)
     actual = by_operation(counter.calls(phase))
     minimum, minimum_tagging = minimum_calls(estate), minimum_calls(estate, tagging_api=True)
@@ -143,7 +152,43 @@ def measure_complyflow(args: argparse.Namespace, mode: str, estate: Estate, endp
     section["calls_ratio_tagging"] = round(total / sum(minimum_tagging.values()), 2)
     print(f"actual/minimum: {section['calls_ratio']:.2f} (service APIs), "
           f"{section['calls_ratio_tagging']:.2f} (with the tagging API); goal <= 1.2")
+    section["botocore"] = botocore_check(run.record, actual)
     return section
+
+
+def botocore_check(record: dict[str, Any], at_server: Counter[str]) -> dict[str, Any]:
+    """The calls botocore's event hooks saw in the run process, set against the server's count, printed."""
+    calls, attempts = Counter(record.get("botocore_calls", {})), Counter(record.get("botocore_attempts", {}))
+    if not calls:
+        return {}
+    differ = {op: {"botocore_attempts": attempts.get(op, 0), "server": at_server.get(op, 0)}
+              for op in sorted(set(attempts) | set(at_server)) if attempts.get(op, 0) != at_server.get(op, 0)}
+    print(f"botocore event hooks in the run process: {sum(calls.values())} operations called, "
+          f"{sum(attempts.values())} HTTP attempts (retries included); the moto server counted "
+          f"{sum(at_server.values())}" + (f"; differing: {differ}" if differ else "; identical per operation"))
+    return {"calls": sum(calls.values()), "attempts": sum(attempts.values()), "differing": differ,
+            "by_operation": dict(sorted(calls.items()))}
+
+
+def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per Prefect mode: the median wall time and Prefect share over its runs (one run: that run), printed."""
+    summary: dict[str, dict[str, Any]] = {}
+    rows = []
+    for mode in dict.fromkeys(r["prefect_mode"] for r in runs):
+        done = [r for r in runs if r["prefect_mode"] == mode and r["ok"]]
+        if not done:
+            continue
+        walls = [r["wall_seconds"] for r in done]
+        shares = [100 * r["prefect_seconds"] / r["wall_seconds"] for r in done if r["prefect_seconds"] is not None]
+        summary[mode] = {"runs": len(done), "median_wall_seconds": round(statistics.median(walls), 2),
+                         "wall_seconds": walls, "prefect_share_percent": [round(x, 1) for x in shares],
+                         "median_prefect_share_percent": round(statistics.median(shares), 1) if shares else None}
+        rows.append((mode, len(done), summary[mode]["median_wall_seconds"], f"{min(walls):.1f}-{max(walls):.1f}",
+                     f"{statistics.median(shares):.1f}%" if shares else "-",
+                     f"{min(shares):.1f}-{max(shares):.1f}%" if shares else "-"))
+    print("\n" + table(["Prefect", "runs", "median wall s", "wall range", "median Prefect share", "share range"],
+                       rows))
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     work = (args.work_dir or Path(tempfile.mkdtemp(prefix="complyflow-bench-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"scale": args.scale, "resources": estate.resources, "machine": machine(),
-                               "prefect_modes": args.prefect, "latency_ms": args.latency_ms,
+                               "prefect_modes": args.prefect, "repeat": args.repeat, "latency_ms": args.latency_ms,
                                "code": str(args.code or "installed"), "work_dir": str(work)}
     counter = CallCounter(latency=args.latency_ms / 1000)
     server = CountingMotoServer(_free_port(), counter)
@@ -173,13 +218,14 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.skip_complyflow:
             make_config(work / "configs")
-            runs = [measure_complyflow(args, mode, estate, server.endpoint, counter, work, results)
-                    for mode in args.prefect]
+            runs = [measure_complyflow(args, mode, i, estate, server.endpoint, counter, work, results)
+                    for mode in args.prefect for i in range(1, args.repeat + 1)]
             results["complyflow"], results["complyflow_runs"] = runs[0], runs
+            results["summary"] = summarize_runs(runs)
         if args.peer == "prowler":
             from bench.prowler_peer import compare_prowler
 
-            walls = {r["prefect_mode"]: r["wall_seconds"] for r in results.get("complyflow_runs", []) if r["ok"]}
+            walls = {mode: s["median_wall_seconds"] for mode, s in results.get("summary", {}).items()}
             ours = results.get("complyflow", {}).get("per_control", {})
             results["prowler"] = compare_prowler(server.endpoint, counter, work, walls, ours)
     finally:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-HEADERS = ("N", "resources", "Prefect API", "wall s", "CPU s", "load", "collect s", "validate s", "notify s",
+HEADERS = ("N", "resources", "Prefect", "wall s", "CPU s", "load", "collect s", "validate s", "notify s",
            "Prefect s (share)", "calls", "min calls (svc / tagging)", "ratio (svc / tagging)", "peak RSS MB (tree)",
            "resources/s", "Prowler wall s", "Prowler calls", "Prowler/complyflow")
 
@@ -20,7 +20,8 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
         wall, prefect = run["wall_seconds"], run.get("prefect_seconds") or 0.0
         timings = run.get("timings", {})
         out.append([
-            str(results["scale"]), str(results["resources"]), run["prefect_mode"], f"{wall:.1f}",
+            str(results["scale"]), str(results["resources"]),
+            run["prefect_mode"] + (f" #{run['repeat']}" if results.get("repeat", 1) > 1 else ""), f"{wall:.1f}",
             f"{run['cpu_seconds']:.1f}", f"{run['load_avg_1m_at_end']:.1f}", f"{timings.get('collect', 0):.1f}",
             f"{timings.get('validate', 0):.1f}", f"{timings.get('notify', 0):.2f}",
             f"{prefect:.1f} ({100 * prefect / wall:.0f}%)", str(run["calls_total"]),
