@@ -88,7 +88,7 @@ def run_compliance(
     outcome = apply_exceptions(findings, config.exceptions, started.date())
     account_owners = {k: v for k, v in owners_by_account.items() if v}  # accounts whose owner is known
     routes = route_findings(findings=outcome.findings, controls=controls, config=config, evidence_root=root,
-                            account_owners_by_id=account_owners)
+                            account_owners_by_id=account_owners, store=store)
     findings = [replace(f, notify_route=routes.get(f.key, "")) for f in outcome.findings]
     clock = _lap(timings, "validate", clock)
 
@@ -117,7 +117,7 @@ def run_compliance(
 
     # 5. Notify owners, then publish what a person inspects in the UI.
     notes = notify_run(findings=findings, controls=controls, summary=summary, lapsed=outcome.lapsed, config=config,
-                       evidence_root=root, account_owners_by_id=account_owners)
+                       evidence_root=root, account_owners_by_id=account_owners, store=store)
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
     publish_report_links(folder.path, reports, run_id)

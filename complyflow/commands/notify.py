@@ -28,7 +28,7 @@ def notify(
     """Show the Slack messages still pending in the outbox; with --flush, send them."""
     from complyflow.cli import _config_dir
     from complyflow.config import ConfigError, load_config
-    from tasks.evidence import evidence_root
+    from tasks.evidence import EvidenceStoreError, evidence_root, open_store
     from tasks.notify.service import NotifyError, pending_messages
     from tasks.notify.service import flush as flush_outbox
 
@@ -38,9 +38,14 @@ def notify(
         console.print(f"[red]configuration error[/red]\n{exc}")
         raise typer.Exit(2) from exc
     root = evidence_root(evidence_dir)
+    try:  # with an S3 evidence store the outbox and its state live there (tasks/notify/shared.py)
+        store = open_store(settings.directory, evidence_dir)
+    except EvidenceStoreError as exc:
+        console.print(f"[red]evidence store:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if flush:
         try:
-            result = flush_outbox(settings, root)
+            result = flush_outbox(settings, root, store)
         except (NotifyError, TimeoutError) as exc:
             console.print(f"[red]cannot flush:[/red] {exc}")
             raise typer.Exit(2) from exc
@@ -52,7 +57,11 @@ def notify(
         if result.pending:
             raise typer.Exit(1)
         return
-    pending = pending_messages(settings, root)
+    try:
+        pending = pending_messages(settings, root, store)
+    except TimeoutError as exc:
+        console.print(f"[red]cannot read the outbox:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if not pending:
         console.print(f"nothing pending in {root / settings.notify.outbox_file}")
         return

@@ -15,6 +15,7 @@ from typing import Any
 
 from complyflow.config import Config, Control, ExceptionEntry, NotifySettings
 from complyflow.model import Finding, RunSummary
+from tasks.evidence import EvidenceStore
 from tasks.notify.approvers import approver_notices
 from tasks.notify.blocks import as_text
 from tasks.notify.changes import NOTIFIED, Change, classify, run_scope
@@ -22,8 +23,9 @@ from tasks.notify.compose import MessageIds, RunInfo, compose, digest_count
 from tasks.notify.credentials import resolve
 from tasks.notify.delivery import Deliverer, DeliveryReport
 from tasks.notify.directory import EmailDirectory
-from tasks.notify.outbox import Outbox, Pending, exclusive
+from tasks.notify.outbox import Outbox, Pending
 from tasks.notify.routing import Route, Router, account_owners
+from tasks.notify.shared import notification_files
 from tasks.notify.state import NotifyState, load_state
 from tasks.notify.summary import summary_message
 from tasks.notify.transport import BotTransport, WebhookTransport, open_transport
@@ -107,6 +109,7 @@ def route_findings(
     evidence_root: Path,
     now: datetime | None = None,
     account_owners_by_id: dict[str, str] | None = None,
+    store: EvidenceStore | None = None,
 ) -> dict[str, str]:
     """The Slack route of each FAIL/ERROR finding (key → "<via> -> <destination>"), sending nothing.
 
@@ -116,7 +119,7 @@ def route_findings(
     settings = config.notify
     transport = open_transport(settings, resolve(settings))
     outbox_path, state_path = evidence_root / settings.outbox_file, evidence_root / settings.state_file
-    with exclusive(outbox_path):
+    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store):
         state = load_state(state_path)
         state.catch_up(Outbox(outbox_path).records)
         _, _, routes = _routes(findings, controls, config, state, transport, _aware(now), account_owners_by_id)
@@ -134,6 +137,7 @@ def notify_run(
     evidence_root: Path,
     now: datetime | None = None,
     account_owners_by_id: dict[str, str] | None = None,
+    store: EvidenceStore | None = None,
 ) -> NotifyResult:
     """Notify owners of FAIL (violations) and ERROR (evidence gaps) findings of one run; never PASS or EXCEPTED."""
     now = _aware(now)
@@ -145,7 +149,7 @@ def notify_run(
     errors = list(credentials.problems)
     if transport is None and channel != "outbox":
         errors.append(_missing_credentials(channel))
-    with exclusive(outbox_path):
+    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store):
         outbox = Outbox(outbox_path)
         state = load_state(state_path)
         state.catch_up(outbox.records)
@@ -205,11 +209,13 @@ class FlushResult:
         return asdict(self)
 
 
-def pending_messages(config: Config, evidence_root: Path) -> list[Pending]:
-    return Outbox(evidence_root / config.notify.outbox_file).pending()
+def pending_messages(config: Config, evidence_root: Path, store: EvidenceStore | None = None) -> list[Pending]:
+    settings = config.notify
+    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store):
+        return Outbox(evidence_root / settings.outbox_file).pending()
 
 
-def flush(config: Config, evidence_root: Path) -> FlushResult:
+def flush(config: Config, evidence_root: Path, store: EvidenceStore | None = None) -> FlushResult:
     """Deliver every pending message of the outbox under `evidence_root`, oldest first."""
     settings = config.notify
     credentials = resolve(settings)
@@ -219,7 +225,7 @@ def flush(config: Config, evidence_root: Path) -> FlushResult:
         raise NotifyError("nothing can be sent without Slack credentials: set SLACK_BOT_TOKEN (or SLACK_WEBHOOK_URL), "
                           "or name a Prefect Secret block in notify.yaml" + (f" ({problems})" if problems else ""))
     outbox_path, state_path = evidence_root / settings.outbox_file, evidence_root / settings.state_file
-    with exclusive(outbox_path):
+    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store):
         outbox = Outbox(outbox_path)
         state = load_state(state_path)
         state.catch_up(outbox.records)

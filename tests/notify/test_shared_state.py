@@ -1,0 +1,130 @@
+"""With an S3 evidence store, the outbox and notification state live in the store: runs on throw-away disks
+(Kubernetes or ECS jobs) still deduplicate, thread and deliver what an outage left pending."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from complyflow.config import Config
+from complyflow.deploy_config import S3StoreSpec
+from complyflow.model import Finding
+from tasks.evidence import LocalStore, S3Store
+from tasks.notify.service import flush, notify_run
+from tasks.notify.shared import LEASE_KEY, Lease, NotificationLeaseTimeout, notification_files
+from tests.notify.conftest import T0, FindingFactory, summary_for
+from tests.support.slack_double import SlackDouble
+
+BUCKET = "acme-evidence"
+OUTBOX, STATE = "notify/outbox.jsonl", "notify/state.json"
+
+
+@pytest.fixture
+def store() -> Iterator[S3Store]:
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+        yield S3Store(S3StoreSpec(bucket=BUCKET), retention_days=30).check()
+
+
+def _notify(config: Config, root: Path, store: Any, findings: list[Finding], run_id: str, now: datetime) -> Any:
+    return notify_run(findings=findings, controls=config.controls, summary=summary_for(findings, run_id), lapsed=[],
+                      config=config, evidence_root=root, now=now, store=store)
+
+
+def test_a_run_on_a_fresh_disk_knows_what_was_announced_and_threads_under_it(
+    config: Config, finding: FindingFactory, slack: SlackDouble, store: S3Store, tmp_path: Path
+) -> None:
+    first = _notify(config, tmp_path / "pod-1", store, [finding(name="bucket-a")], "run-1", T0)
+    assert (first.new, first.sent) == (1, 2)
+    assert store.exists(OUTBOX) and store.exists(STATE) and not store.exists(LEASE_KEY)
+
+    later = [finding(name="bucket-a", run_id="run-2"), finding(name="bucket-b", run_id="run-2")]
+    second = _notify(config, tmp_path / "pod-2", store, later, "run-2", T0 + timedelta(days=8))
+    assert (second.new, second.reminders) == (1, 1)  # bucket-a is a reminder, not announced again
+    root_ts = slack.posts[0]["ts"]
+    assert any(p.get("thread_ts") == root_ts for p in slack.posts[2:])  # the reminder is in the first thread
+    assert store.get_bytes(OUTBOX) == (tmp_path / "pod-2" / OUTBOX).read_bytes()
+
+
+def test_what_an_outage_left_pending_is_delivered_from_another_machine(
+    config: Config, finding: FindingFactory, slack: SlackDouble, store: S3Store, tmp_path: Path
+) -> None:
+    slack.outage(after_posts=0)
+    down = _notify(config, tmp_path / "pod-1", store, [finding()], "run-1", T0)
+    assert (down.sent, down.pending) == (0, 2)
+    slack.restore()
+    flushed = flush(config, tmp_path / "laptop", store)
+    assert (flushed.sent, flushed.pending) == (2, 0)
+    assert slack.message_ids() == ["run-1/001", "run-1/summary"]
+    assert flush(config, tmp_path / "pod-3", store).sent == 0  # nothing twice, wherever it runs
+
+
+def test_a_local_copy_ahead_of_the_store_is_kept_and_pushed(store: S3Store, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "notify").mkdir(parents=True)
+    store.put_bytes(OUTBOX, b'{"a": 1}\n')
+    (root / OUTBOX).write_bytes(b'{"a": 1}\n{"b": 2}\n')  # its last push failed
+    with notification_files(root, OUTBOX, STATE, store):
+        assert (root / OUTBOX).read_bytes() == b'{"a": 1}\n{"b": 2}\n'
+    assert store.get_bytes(OUTBOX) == b'{"a": 1}\n{"b": 2}\n'
+
+
+def test_a_local_copy_that_disagrees_is_set_aside_not_deleted(store: S3Store, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "notify").mkdir(parents=True)
+    store.put_bytes(OUTBOX, b'{"a": 1}\n{"c": 3}\n')
+    (root / OUTBOX).write_bytes(b'{"a": 1}\n{"b": 2}\n')
+    (root / STATE).write_text("{}")
+    with notification_files(root, OUTBOX, STATE, store):
+        assert (root / OUTBOX).read_bytes() == b'{"a": 1}\n{"c": 3}\n'
+        assert not (root / STATE).exists()  # rebuilt from the journal by whoever loads it
+    aside = sorted(p.name for p in (root / "notify").glob("*.diverged-*"))
+    assert [name.split(".diverged-")[0] for name in aside] == ["outbox.jsonl", "state.json"]
+    assert store.get_bytes(OUTBOX) == b'{"a": 1}\n{"c": 3}\n'  # unchanged, so not rewritten
+
+
+def test_the_files_are_pushed_even_when_the_body_fails(store: S3Store, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    with pytest.raises(RuntimeError, match="boom"), notification_files(root, OUTBOX, STATE, store):
+        (root / OUTBOX).write_bytes(b'{"sent": 1}\n')
+        raise RuntimeError("boom")
+    assert store.get_bytes(OUTBOX) == b'{"sent": 1}\n'
+    assert not store.exists(LEASE_KEY)
+
+
+def test_a_live_lease_makes_others_wait_then_fail_with_who_holds_it(store: S3Store, tmp_path: Path) -> None:
+    other = Lease(store, "worker-7:123:1")
+    other.acquire(0)
+    with pytest.raises(NotificationLeaseTimeout, match="in use by worker-7:123:1 until .*delete s3://"), \
+            notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0):
+        pass
+    other.release()
+    assert not store.exists(LEASE_KEY)
+    with notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0):
+        assert store.exists(LEASE_KEY)
+    assert not store.exists(LEASE_KEY)
+
+
+def test_an_expired_or_unreadable_lease_is_taken_over(store: S3Store, tmp_path: Path) -> None:
+    expired = datetime.now(UTC) - timedelta(minutes=1)
+    store.put_bytes(LEASE_KEY, json.dumps({"holder": "crashed", "expires_at": expired.isoformat()}).encode())
+    with notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0):
+        assert b"crashed" not in store.get_bytes(LEASE_KEY)
+    store.put_bytes(LEASE_KEY, b"not json")
+    with notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0):
+        pass
+    assert not store.exists(LEASE_KEY)
+
+
+def test_a_store_that_is_the_evidence_root_needs_no_lease(tmp_path: Path) -> None:
+    local = LocalStore(tmp_path)
+    with notification_files(tmp_path, OUTBOX, STATE, local, wait_seconds=0):
+        (tmp_path / OUTBOX).write_bytes(b"x\n")
+    assert not (tmp_path / LEASE_KEY).exists()
