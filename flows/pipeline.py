@@ -109,7 +109,7 @@ def run_compliance(
     if "iam_principals" in tables:
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
-    reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions)
+    reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions, store=store)
     seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()},
          store=store)
 

@@ -362,6 +362,9 @@ class LocalStore(EvidenceStore):
     def url(self, key: str) -> str:
         return self._path(key).as_uri()
 
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
 
 class S3Store(EvidenceStore):
     """An S3 bucket: one PutObject per file (S3 checks its SHA-256), versioning required, Object Lock retention."""
@@ -547,6 +550,8 @@ def read_chain_head(store: EvidenceStore) -> tuple[ChainHead | None, str | None]
 
 def store_run_ids(store: EvidenceStore) -> list[str]:
     """Names of the run folders in the store, oldest first (run ids sort by time)."""
+    if isinstance(store, LocalStore):  # the folders themselves, without walking every file of every run
+        return [p.name for p in list_runs(store.root) if next(p.iterdir(), None) is not None]
     return sorted({key.split("/", 2)[1] for key in store.keys(f"{RUNS}/") if key.count("/") >= 2})
 
 

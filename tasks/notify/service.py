@@ -119,7 +119,9 @@ def route_findings(
     settings = config.notify
     transport = open_transport(settings, resolve(settings))
     outbox_path, state_path = evidence_root / settings.outbox_file, evidence_root / settings.state_file
-    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store):
+    # Reads only (the e-mail cache it saves stays local for notify_run): no lease, so a run is never held up
+    # here, before its evidence is sealed, by another run's notification step.
+    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store, write=False):
         state = load_state(state_path)
         state.catch_up(Outbox(outbox_path).records)
         _, _, routes = _routes(findings, controls, config, state, transport, _aware(now), account_owners_by_id)
@@ -211,7 +213,7 @@ class FlushResult:
 
 def pending_messages(config: Config, evidence_root: Path, store: EvidenceStore | None = None) -> list[Pending]:
     settings = config.notify
-    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store):
+    with notification_files(evidence_root, settings.outbox_file, settings.state_file, store, write=False):
         return Outbox(evidence_root / settings.outbox_file).pending()
 
 

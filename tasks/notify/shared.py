@@ -39,6 +39,7 @@ class Lease:
     store: EvidenceStore
     holder: str
     seconds: int = 1800  # far longer than a notify step; a crashed holder's lease simply expires
+    _token: str | None = None
 
     def acquire(self, wait_seconds: float, *, sleep: Callable[[float], None] = time.sleep) -> None:
         deadline = time.monotonic() + wait_seconds
@@ -48,6 +49,8 @@ class Lease:
             if current is None or held is None or held["holder"] == self.holder or _expired(held):
                 try:
                     self.store.swap(LEASE_KEY, self._body(), current[1] if current else None)
+                    mine = self.store.read_versioned(LEASE_KEY)
+                    self._token = mine[1] if mine else None
                     return
                 except ConcurrentSealError:
                     pass  # someone else took it between the read and the write: look again
@@ -60,10 +63,14 @@ class Lease:
             sleep(2.0)
 
     def release(self) -> None:
-        current = self.store.read_versioned(LEASE_KEY)
-        held = _parse(current[0]) if current else None
-        if held is not None and held["holder"] == self.holder:
-            self.store.delete(LEASE_KEY)
+        """Delete the lease if it is still this holder's version; a failure only delays the next run (expiry)."""
+        try:
+            current = self.store.read_versioned(LEASE_KEY)
+            if current is not None and current[1] == self._token:
+                self.store.delete(LEASE_KEY)
+        except Exception as exc:  # noqa: BLE001 - never hide the step's own outcome behind the clean-up
+            log.error("could not release %s (%s: %s); it expires by itself", self.store.url(LEASE_KEY),
+                      type(exc).__name__, exc)
 
     def _body(self) -> bytes:
         expires = datetime.now(UTC) + timedelta(seconds=self.seconds)
@@ -74,7 +81,8 @@ def _parse(data: bytes) -> dict[str, str] | None:
     """The lease's holder and expiry; None for an unreadable lease, which is taken over rather than obeyed."""
     try:
         held = json.loads(data)
-        datetime.fromisoformat(held["expires_at"])
+        if datetime.fromisoformat(held["expires_at"]).tzinfo is None:
+            return None
         return {"holder": str(held["holder"]), "expires_at": str(held["expires_at"])}
     except (ValueError, KeyError, TypeError):
         return None
@@ -93,25 +101,33 @@ def is_shared(store: EvidenceStore | None, evidence_root: Path) -> bool:
 
 @contextmanager
 def notification_files(evidence_root: Path, journal: str, snapshot: str, store: EvidenceStore | None = None, *,
-                       wait_seconds: float = 300.0) -> Iterator[None]:
+                       wait_seconds: float = 300.0, write: bool = True) -> Iterator[None]:
     """Exclusive use of the outbox (`journal`) and state (`snapshot`) under `evidence_root`, both relative paths.
 
     With a shared store: the lease is taken, the store's copies are pulled in before and pushed back
-    after, even when the body failed (the journal is the record of what was sent).
+    after, even when the body failed (the journal is the record of what was sent). `write=False` is for
+    readers that change nothing the next run needs (listing, routing): they pull without the lease and
+    push nothing, so they neither wait for a running notification step nor need write access.
     """
     with exclusive(evidence_root / journal):
         if not is_shared(store, evidence_root):
             yield
             return
         assert store is not None
+        if not write:
+            _pull(store, evidence_root, journal, snapshot)
+            yield
+            return
         lease = Lease(store, f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}")
         lease.acquire(wait_seconds)
         try:
             pulled = _pull(store, evidence_root, journal, snapshot)
             try:
                 yield
-            finally:
-                _push(store, evidence_root, pulled)
+            except BaseException:
+                _push(store, evidence_root, pulled, lease.holder, quiet=True)  # the step's error comes first
+                raise
+            _push(store, evidence_root, pulled, lease.holder)
         finally:
             lease.release()
 
@@ -120,18 +136,19 @@ def _read(path: Path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
-def _pull(store: EvidenceStore, root: Path, journal: str, snapshot: str) -> dict[str, bytes | None]:
-    """Bring the store's copies in; returns the store's copies (to push back whatever differs from them).
+def _pull(store: EvidenceStore, root: Path, journal: str, snapshot: str) -> dict[str, tuple[bytes, str] | None]:
+    """Bring the store's copies in; returns them with their versions (to push back, conditionally, what differs).
 
     The journal is append-only, so the longer of two copies that agree is the newer one: a local copy
     that extends the store's (its last push failed) is kept with its snapshot. Copies that disagree
     cannot be merged safely: the store's wins and the local one is set aside, never deleted.
     """
-    remote = {name: _get(store, name) for name in (journal, snapshot)}
+    versions = {name: store.read_versioned(name) for name in (journal, snapshot)}
+    remote = {name: (v[0] if v else None) for name, v in versions.items()}
     local = {name: _read(root / name) for name in (journal, snapshot)}
     mine, theirs = local[journal], remote[journal]
     if theirs is None or (mine is not None and mine.startswith(theirs)):
-        return remote  # nothing shared yet, or the local copy is as new or newer: it is pushed after
+        return versions  # nothing shared yet, or the local copy is as new or newer: it is pushed after
     if mine is not None and not theirs.startswith(mine):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         for name in (journal, snapshot):
@@ -145,16 +162,28 @@ def _pull(store: EvidenceStore, root: Path, journal: str, snapshot: str) -> dict
             atomic_write_bytes(root / name, data)
         elif (root / name).exists():
             (root / name).unlink()  # a snapshot the store does not have is rebuilt from the journal
-    return remote
+    return versions
 
 
-def _get(store: EvidenceStore, key: str) -> bytes | None:
-    current = store.read_versioned(key)
-    return current[0] if current else None
-
-
-def _push(store: EvidenceStore, root: Path, pulled: dict[str, bytes | None]) -> None:
+def _push(store: EvidenceStore, root: Path, pulled: dict[str, tuple[bytes, str] | None], holder: str, *,
+          quiet: bool = False) -> None:
+    """Write back what changed, only over the version pulled. Should that version have changed meanwhile
+    (this run's lease expired and another run wrote), the local copy goes to `<name>.orphan-<holder>`
+    beside it instead of overwriting the other run's: nothing is lost, and the log says where it is."""
     for name, before in pulled.items():
         data = _read(root / name)
-        if data is not None and data != before:
-            store.put_bytes(name, data)
+        if data is None or (before is not None and data == before[0]):
+            continue
+        try:
+            try:
+                store.swap(name, data, before[1] if before else None)
+            except ConcurrentSealError:
+                orphan = f"{name}.orphan-{holder.replace(':', '-')}"
+                store.put_bytes(orphan, data)
+                log.error("%s changed while this run held an expired notification lease; this run's copy is kept "
+                          "as %s: merge it by hand", store.url(name), store.url(orphan))
+        except Exception as exc:
+            if not quiet:
+                raise
+            log.error("could not push %s to %s (%s: %s); the local copy %s is the only one now", name,
+                      store.url(name), type(exc).__name__, exc, root / name)

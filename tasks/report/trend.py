@@ -1,10 +1,11 @@
-"""Posture over past runs, read from the findings stored in the evidence folder.
+"""Posture over past runs, read from the findings in the evidence store (local folder or S3 bucket).
 
 Each run's posture comes from its `findings/posture.json` (written with the run, so the framework
 mapping is the one in force then); runs stored before that file existed are recomputed from
 `findings/findings.json` with the current catalog's mapping. Only sealed runs count: a run without a
 manifest crashed or is still running, and its files may be incomplete. Runs that cannot be read are
-listed in `Trend.skipped` with the reason, never dropped silently.
+listed in `Trend.skipped` with the reason, never dropped silently. Runs are read from the store, not
+the local staging folder, so a run on a fresh disk (a Kubernetes or ECS job) still sees the past.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from complyflow.model import Finding
-from tasks.evidence import MANIFEST, TOMBSTONE, list_runs, run_date
+from tasks.evidence import (
+    MANIFEST,
+    TOMBSTONE,
+    EvidenceStore,
+    LocalStore,
+    MissingObjectError,
+    run_date,
+    run_key,
+    store_run_ids,
+)
 from tasks.findings import FINDINGS_JSON
 from tasks.report.posture import Posture, posture, score
 
@@ -63,55 +73,58 @@ def _score_of(counts: Mapping[str, Mapping[str, int]], name: str) -> float | Non
     return score(counts[name]) if name in counts else None
 
 
-def read_run(run_dir: Path, mapping: Mapping[str, list[str]]) -> RunPoint:
+def read_run(store: EvidenceStore, run_id: str, mapping: Mapping[str, list[str]]) -> RunPoint:
     """The posture of one stored run; raises ValueError with the reason when its files cannot be read."""
     try:
-        stored = run_dir / POSTURE_JSON
-        if stored.is_file():
-            return RunPoint.from_dict(json.loads(stored.read_text(encoding="utf-8")))
-        data = json.loads((run_dir / FINDINGS_JSON).read_text(encoding="utf-8"))
+        try:
+            return RunPoint.from_dict(json.loads(store.get_bytes(run_key(run_id, POSTURE_JSON))))
+        except MissingObjectError:
+            pass
+        data = json.loads(store.get_bytes(run_key(run_id, FINDINGS_JSON)))
         run = data["run"]
         findings = [Finding.from_dict(item) for item in data["findings"]]
         controls = run.get("scope", {}).get("controls", [])
         return RunPoint(run_id=str(run["run_id"]), started_at=datetime.fromisoformat(run["started_at"]),
                         flow=str(run.get("flow", "")), posture=posture(findings, mapping, controls))
-    except FileNotFoundError:
+    except (FileNotFoundError, MissingObjectError):
         raise ValueError("no stored findings") from None
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unreadable findings: {type(exc).__name__}: {exc}"[:200]) from exc
 
 
-def load_trend(root: Path, mapping: Mapping[str, list[str]], *, since: date | None = None,
+def load_trend(source: Path | EvidenceStore, mapping: Mapping[str, list[str]], *, since: date | None = None,
                until: date | None = None, flow: str | None = None, before_run: str | None = None,
                limit: int | None = None) -> Trend:
-    """Sealed runs under the evidence root started on or after `since` (and on or before `until`), oldest first.
+    """Sealed runs in the store (or under a local evidence root) started on or after `since` (and on or before
+    `until`), oldest first.
 
     `flow` keeps one flow's runs (a narrow flow's framework score is not comparable with a full run's);
     `before_run` keeps runs older than that run id; `limit` keeps only the most recent runs, so that the
     nightly report reads a bounded number of files.
     """
+    store = LocalStore(source) if isinstance(source, Path) else source
     trend = Trend()
     candidates = []
-    for run_dir in list_runs(root):
-        if before_run is not None and run_dir.name >= before_run:
+    for run_id in store_run_ids(store):
+        if before_run is not None and run_id >= before_run:
             continue
-        day = run_date(run_dir.name)
+        day = run_date(run_id)
         if day is not None and ((since and day < since) or (until and day > until)):
             continue
-        candidates.append(run_dir)
-    for run_dir in reversed(candidates):  # newest first, so `limit` stops reading early
+        candidates.append(run_id)
+    for run_id in reversed(candidates):  # newest first, so `limit` stops reading early
         if limit is not None and len(trend.points) >= limit:
             break
-        if not (run_dir / MANIFEST).is_file():
-            trend.skipped.append((run_dir.name, "not sealed (crashed or still running)"))
+        if not store.exists(run_key(run_id, MANIFEST)):
+            trend.skipped.append((run_id, "not sealed (crashed or still running)"))
             continue
-        if (run_dir / TOMBSTONE).is_file() and not (run_dir / POSTURE_JSON).is_file():
-            trend.skipped.append((run_dir.name, "evidence pruned by the retention period"))
+        if store.exists(run_key(run_id, TOMBSTONE)) and not store.exists(run_key(run_id, POSTURE_JSON)):
+            trend.skipped.append((run_id, "evidence pruned by the retention period"))
             continue
         try:
-            point = read_run(run_dir, mapping)
+            point = read_run(store, run_id, mapping)
         except ValueError as exc:
-            trend.skipped.append((run_dir.name, str(exc)))
+            trend.skipped.append((run_id, str(exc)))
             continue
         if (since and point.started_at.date() < since) or (until and point.started_at.date() > until):
             continue

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from complyflow.config import Control, ExceptionsRegister
 from complyflow.model import EvidenceGap, Finding, RunSummary
-from tasks.evidence import MANIFEST, RunFolder
+from tasks.evidence import MANIFEST, EvidenceStore, RunFolder
 from tasks.exceptions import ExceptionOutcome
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON
 from tasks.report.docs_index import render_docs_index
@@ -24,7 +24,7 @@ TREND_RUNS = 30  # runs on the report's trend chart, this one included: bounds w
 
 def write_reports(folder: RunFolder, summary: RunSummary, findings: Sequence[Finding], controls: Sequence[Control],
                   outcome: ExceptionOutcome, gaps: Sequence[EvidenceGap], register: ExceptionsRegister,
-                  *, trend_runs: int = TREND_RUNS) -> dict[str, str]:
+                  *, trend_runs: int = TREND_RUNS, store: EvidenceStore | None = None) -> dict[str, str]:
     """OCSF findings, posture, the Data Docs index and the HTML report; returns their paths in the run folder.
 
     The trend on the report is this run plus up to `trend_runs - 1` earlier sealed runs of the same flow,
@@ -40,7 +40,7 @@ def write_reports(folder: RunFolder, summary: RunSummary, findings: Sequence[Fin
     index = render_docs_index(folder.path / DOCS_DIR, summary.run_id, findings)
     if index is not None:
         written["gx_docs"] = folder.write_text(DOCS_INDEX, index)
-    trend = load_trend(folder.root, mapping, before_run=summary.run_id, flow=summary.flow,
+    trend = load_trend(store or folder.root, mapping, before_run=summary.run_id, flow=summary.flow,
                        limit=max(trend_runs - 1, 0))
     trend.points.append(point)
     links = {"Findings (JSON)": FINDINGS_JSON, "Findings (CSV)": FINDINGS_CSV, "Findings (OCSF 1.x JSON)": OCSF_JSON}

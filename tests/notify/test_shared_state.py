@@ -128,3 +128,55 @@ def test_a_store_that_is_the_evidence_root_needs_no_lease(tmp_path: Path) -> Non
     with notification_files(tmp_path, OUTBOX, STATE, local, wait_seconds=0):
         (tmp_path / OUTBOX).write_bytes(b"x\n")
     assert not (tmp_path / LEASE_KEY).exists()
+
+
+def test_a_run_whose_lease_expired_does_not_overwrite_the_next_holder(store: S3Store, tmp_path: Path) -> None:
+    root = tmp_path / "slow-run"
+    with notification_files(root, OUTBOX, STATE, store):
+        (root / "notify").mkdir(parents=True, exist_ok=True)
+        (root / OUTBOX).write_bytes(b'{"slow": 1}\n')
+        store.put_bytes(OUTBOX, b'{"other": 1}\n')  # meanwhile another run took the expired lease and wrote
+    assert store.get_bytes(OUTBOX) == b'{"other": 1}\n'
+    [orphan] = [k for k in store.keys("notify/") if ".orphan-" in k]
+    assert orphan.startswith(OUTBOX) and store.get_bytes(orphan) == b'{"slow": 1}\n'
+    assert not store.exists(LEASE_KEY)
+
+
+def test_when_the_push_fails_the_steps_own_error_is_raised_and_the_lease_released(
+    store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refused(*_: Any, **__: Any) -> None:
+        raise RuntimeError("AccessDenied")
+
+    root = tmp_path / "root"
+    with pytest.raises(ValueError, match="the step failed"), notification_files(root, OUTBOX, STATE, store):
+        (root / "notify").mkdir(parents=True, exist_ok=True)
+        (root / OUTBOX).write_bytes(b'{"sent": 1}\n')
+        monkeypatch.setattr(store, "swap", refused)
+        raise ValueError("the step failed")
+    assert "could not push notify/outbox.jsonl" in caplog.text and "the only one now" in caplog.text
+    monkeypatch.undo()
+    assert not store.exists(LEASE_KEY)
+
+
+def test_listing_and_routing_read_the_store_without_the_lease(
+    config: Config, finding: FindingFactory, store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.notify.service import pending_messages, route_findings
+
+    slack_down = _notify(config, tmp_path / "pod-1", store, [finding()], "run-1", T0)
+    assert slack_down.channel == "outbox"  # no token: kept in the outbox, final
+    Lease(store, "a-running-flow").acquire(0)  # a notification step in progress elsewhere
+    writes: list[str] = []
+    monkeypatch.setattr(store, "put_bytes", lambda key, data: writes.append(key))
+    assert pending_messages(config, tmp_path / "laptop", store) == []
+    routes = route_findings(findings=[finding(run_id="run-2")], controls=config.controls, config=config,
+                            evidence_root=tmp_path / "pod-2", store=store)
+    assert list(routes.values()) == ["owners.yaml:data-eng -> #data-eng"] and writes == []
+    assert (tmp_path / "laptop" / OUTBOX).read_bytes() == store.get_bytes(OUTBOX)
+
+
+def test_a_lease_without_a_time_zone_counts_as_unreadable(store: S3Store, tmp_path: Path) -> None:
+    store.put_bytes(LEASE_KEY, json.dumps({"holder": "old", "expires_at": "2999-01-01T00:00:00"}).encode())
+    with notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0):
+        assert b'"old"' not in store.get_bytes(LEASE_KEY)
