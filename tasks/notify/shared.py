@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ class Lease:
 
     store: EvidenceStore
     holder: str
-    seconds: int = 1800  # far longer than a notify step; a crashed holder's lease simply expires
+    seconds: int = 1800  # renewed while held (a flush of a long backlog can take longer); a dead holder's expires
     _token: str | None = None
 
     def acquire(self, wait_seconds: float, *, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -61,6 +62,30 @@ class Lease:
                     f"waited {wait_seconds:.0f} s. Retry later (`complyflow notify --flush` sends what is pending); "
                     f"delete {self.store.url(LEASE_KEY)} only if that run is known to be dead")
             sleep(2.0)
+
+    @contextmanager
+    def renewed(self) -> Iterator[None]:
+        """Keep the lease alive while the body runs: rewritten every third of its life, over its own version."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.seconds / 3):
+                try:
+                    self.store.swap(LEASE_KEY, self._body(), self._token)
+                    mine = self.store.read_versioned(LEASE_KEY)
+                    self._token = mine[1] if mine else None
+                except Exception as exc:  # noqa: BLE001 - a lost lease shows at the push (orphan copy), not here
+                    log.error("could not renew %s (%s); the notification files are pushed only over the version "
+                              "pulled", self.store.url(LEASE_KEY), type(exc).__name__)
+                    return
+
+        thread = threading.Thread(target=renew, name="notify-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def release(self) -> None:
         """Delete the lease if it is still this holder's version; a failure only delays the next run (expiry)."""
@@ -101,7 +126,7 @@ def is_shared(store: EvidenceStore | None, evidence_root: Path) -> bool:
 
 @contextmanager
 def notification_files(evidence_root: Path, journal: str, snapshot: str, store: EvidenceStore | None = None, *,
-                       wait_seconds: float = 300.0, write: bool = True) -> Iterator[None]:
+                       wait_seconds: float = 300.0, write: bool = True, lease_seconds: int = 1800) -> Iterator[None]:
     """Exclusive use of the outbox (`journal`) and state (`snapshot`) under `evidence_root`, both relative paths.
 
     With a shared store: the lease is taken, the store's copies are pulled in before and pushed back
@@ -118,12 +143,13 @@ def notification_files(evidence_root: Path, journal: str, snapshot: str, store: 
             _pull(store, evidence_root, journal, snapshot)
             yield
             return
-        lease = Lease(store, f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}")
+        lease = Lease(store, f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}", lease_seconds)
         lease.acquire(wait_seconds)
         try:
             pulled = _pull(store, evidence_root, journal, snapshot)
             try:
-                yield
+                with lease.renewed():
+                    yield
             except BaseException:
                 _push(store, evidence_root, pulled, lease.holder, quiet=True)  # the step's error comes first
                 raise

@@ -180,3 +180,15 @@ def test_a_lease_without_a_time_zone_counts_as_unreadable(store: S3Store, tmp_pa
     store.put_bytes(LEASE_KEY, json.dumps({"holder": "old", "expires_at": "2999-01-01T00:00:00"}).encode())
     with notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0):
         assert b'"old"' not in store.get_bytes(LEASE_KEY)
+
+
+def test_the_lease_is_renewed_while_a_long_step_runs(store: S3Store, tmp_path: Path) -> None:
+    import time
+
+    with notification_files(tmp_path, OUTBOX, STATE, store, lease_seconds=3):  # renewed every second
+        first = store.read_versioned(LEASE_KEY)
+        time.sleep(4.5)  # longer than the lease itself
+        assert store.read_versioned(LEASE_KEY) != first  # rewritten meanwhile
+        with pytest.raises(NotificationLeaseTimeout):
+            Lease(store, "someone-else").acquire(0)
+    assert not store.exists(LEASE_KEY)
