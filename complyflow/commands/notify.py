@@ -27,8 +27,9 @@ def notify(
 ) -> None:
     """Show the Slack messages still pending in the outbox; with --flush, send them."""
     from complyflow.cli import _config_dir
+    from complyflow.commands.verify import open_configured_store
     from complyflow.config import ConfigError, load_config
-    from tasks.evidence import EvidenceStoreError, evidence_root, open_store
+    from tasks.evidence import evidence_root
     from tasks.notify.service import NotifyError, pending_messages
     from tasks.notify.service import flush as flush_outbox
 
@@ -38,11 +39,7 @@ def notify(
         console.print(f"[red]configuration error[/red]\n{exc}")
         raise typer.Exit(2) from exc
     root = evidence_root(evidence_dir)
-    try:  # with an S3 evidence store the outbox and its state live there (tasks/notify/shared.py)
-        store = open_store(settings.directory, evidence_dir)
-    except EvidenceStoreError as exc:
-        console.print(f"[red]evidence store:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    store, _ = open_configured_store(config, evidence_dir)  # with S3 the outbox and its state live there too
     if flush:
         try:
             result = flush_outbox(settings, root, store)

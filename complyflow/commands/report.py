@@ -53,7 +53,8 @@ def report(
 ) -> None:
     """Posture trend per framework and per control over the sealed runs since DATE, read from stored findings."""
     from complyflow.cli import _config_dir, load_config_or_exit
-    from tasks.evidence import EvidenceStoreError, LocalStore, open_store
+    from complyflow.commands.verify import open_configured_store
+    from tasks.evidence import LocalStore
     from tasks.report.html import render_trend_report
     from tasks.report.posture import ALL, FRAMEWORK_LABELS, framework_mapping
     from tasks.report.trend import load_trend
@@ -62,17 +63,12 @@ def report(
     if start > datetime.now(UTC).date():
         console.print(f"[red]--since {start} is in the future[/red]")
         raise typer.Exit(2)
-    settings = load_config_or_exit(_config_dir(config))
-    try:  # the sealed runs are read where they are kept: the evidence root, or the S3 bucket
-        store = open_store(settings.directory, evidence_dir)
-    except EvidenceStoreError as exc:
-        console.print(f"[red]evidence store:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    controls = load_config_or_exit(_config_dir(config)).controls
+    store, _ = open_configured_store(config, evidence_dir)  # sealed runs are read where they are kept
     root = store.location
     if isinstance(store, LocalStore) and not store.root.is_dir():
         console.print(f"[red]evidence root {root} not found[/red]; pass --evidence-dir or set COMPLYFLOW_EVIDENCE_DIR")
         raise typer.Exit(2)
-    controls = settings.controls
     trend = load_trend(store, framework_mapping(controls), since=start, flow=flow)
     for run_id, why in trend.skipped:
         console.print(f"[yellow]skipped run {run_id}: {why}[/yellow]")
