@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,16 +42,14 @@ class Lease:
     seconds: int = 1800  # renewed while held (a flush of a long backlog can take longer); a dead holder's expires
     _token: str | None = None
 
-    def acquire(self, wait_seconds: float, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def acquire(self, wait_seconds: float) -> None:
         deadline = time.monotonic() + wait_seconds
         while True:
             current = self.store.read_versioned(LEASE_KEY)
             held = _parse(current[0]) if current else None
             if current is None or held is None or held["holder"] == self.holder or _expired(held):
                 try:
-                    self.store.swap(LEASE_KEY, self._body(), current[1] if current else None)
-                    mine = self.store.read_versioned(LEASE_KEY)
-                    self._token = mine[1] if mine else None
+                    self._write(current[1] if current else None)
                     return
                 except ConcurrentSealError:
                     pass  # someone else took it between the read and the write: look again
@@ -61,7 +59,7 @@ class Lease:
                     f"the notification files in {self.store.url(LEASE_KEY).rsplit('/', 1)[0]} are in use by {who}; "
                     f"waited {wait_seconds:.0f} s. Retry later (`complyflow notify --flush` sends what is pending); "
                     f"delete {self.store.url(LEASE_KEY)} only if that run is known to be dead")
-            sleep(2.0)
+            time.sleep(2.0)
 
     @contextmanager
     def renewed(self) -> Iterator[None]:
@@ -71,9 +69,7 @@ class Lease:
         def renew() -> None:
             while not stop.wait(self.seconds / 3):
                 try:
-                    self.store.swap(LEASE_KEY, self._body(), self._token)
-                    mine = self.store.read_versioned(LEASE_KEY)
-                    self._token = mine[1] if mine else None
+                    self._write(self._token)
                 except Exception as exc:  # noqa: BLE001 - a lost lease shows at the push (orphan copy), not here
                     log.error("could not renew %s (%s); the notification files are pushed only over the version "
                               "pulled", self.store.url(LEASE_KEY), type(exc).__name__)
@@ -97,9 +93,13 @@ class Lease:
             log.error("could not release %s (%s: %s); it expires by itself", self.store.url(LEASE_KEY),
                       type(exc).__name__, exc)
 
-    def _body(self) -> bytes:
+    def _write(self, token: str | None) -> None:
+        """(Re)write the lease over version `token` (None: over no lease) and remember the version written."""
         expires = datetime.now(UTC) + timedelta(seconds=self.seconds)
-        return json.dumps({"holder": self.holder, "expires_at": expires.isoformat()}).encode()
+        self.store.swap(LEASE_KEY, json.dumps({"holder": self.holder, "expires_at": expires.isoformat()}).encode(),
+                        token)
+        mine = self.store.read_versioned(LEASE_KEY)
+        self._token = mine[1] if mine else None
 
 
 def _parse(data: bytes) -> dict[str, str] | None:
