@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from complyflow.demo import _free_port
 
 STARTUP_TIMEOUT = 180
 #: Prefect's default (20 s) is too short for a first start (database migrations) on a busy 2-core machine.
@@ -49,12 +50,6 @@ class PrefectApi:
         if match is None:
             raise RuntimeError(f"no flow run id in `prefect deployment run` output:\n{out}")
         return match.group(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _base_env(home: Path) -> dict[str, str]:
@@ -106,8 +101,7 @@ def prefect_api(mode: str, home: Path, code: Path) -> Iterator[PrefectApi]:
     env = _base_env(home)
     if mode == "ephemeral-warm":  # the database exists already, as on the second nightly of a machine
         clock = time.perf_counter()
-        subprocess.run(["prefect", "server", "database", "upgrade", "-y"], env=child_env(env), check=True,
-                       capture_output=True)
+        _prefect(env, "server", "database", "upgrade", "-y")
         yield PrefectApi(mode, env, time.perf_counter() - clock)
         return
     if mode == "ephemeral":
