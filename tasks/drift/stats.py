@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 #: Share used for a bin that holds no row in one sample (keeps ln(a/e) finite).
 EMPTY_BIN_SHARE = 1e-4
@@ -71,13 +72,7 @@ def categorical_psi(reference: pd.Series, current: pd.Series) -> float:
 
 
 def ks_test(reference: pd.Series, current: pd.Series) -> tuple[float, float]:
-    """Two-sample, two-sided KS test (scipy chooses the exact or asymptotic p-value): (D, p-value).
-
-    scipy.stats is imported here, not at module level: it costs about a second, and every run imports
-    this module (the drift collector) while only runs with computed drift reports need it.
-    """
-    from scipy import stats
-
+    """Two-sample, two-sided KS test (scipy chooses the exact or asymptotic p-value): (D, p-value)."""
     result = stats.ks_2samp(_values(reference, "reference").astype(float), _values(current, "current").astype(float))
     return float(result.statistic), float(result.pvalue)
 
