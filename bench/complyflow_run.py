@@ -15,14 +15,27 @@ from bench.estate import REGIONS
 from bench.imports import module_level_imports
 from bench.prefect_api import PrefectApi, child_env
 from bench.process import Measured, run_measured
-from complyflow.config import DEFAULT_CONFIG_DIR
+from complyflow.core.config import DEFAULT_CONFIG_DIR
 from complyflow.demo import FAKE_CREDENTIALS
 
 #: Evidence tables of the 18 AWS controls; the others (vendors, models) read no AWS and are switched off.
-AWS_TABLES = frozenset({
-    "iam_account", "iam_users", "iam_access_keys", "iam_principals", "s3_buckets", "ec2_regional", "rds_instances",
-    "dynamodb_tables", "sagemaker_notebooks", "kms_keys", "log_groups", "cloudtrail_trails", "cloudtrail_regions",
-})
+AWS_TABLES = frozenset(
+    {
+        "iam_account",
+        "iam_users",
+        "iam_access_keys",
+        "iam_principals",
+        "s3_buckets",
+        "ec2_regional",
+        "rds_instances",
+        "dynamodb_tables",
+        "sagemaker_notebooks",
+        "kms_keys",
+        "log_groups",
+        "cloudtrail_trails",
+        "cloudtrail_regions",
+    }
+)
 SHIM = Path(__file__).with_name("nightly_shim.py")
 STEPS = ("collect", "store", "validate", "report", "notify", "artifacts")
 REPO = Path(__file__).resolve().parents[1]
@@ -34,8 +47,11 @@ EXIT = "exit (Prefect shutdown)"
 def make_config(target: Path, aws_only: bool = True) -> Path:
     """A copy of the shipped configs whose scope is the bench's two regions (and, by default, AWS controls)."""
     shutil.copytree(DEFAULT_CONFIG_DIR, target)
-    scope = {"global_region": "us-east-1", "regions": list(REGIONS),
-             "accounts": [{"name": "bench", "owner": "platform-team"}]}
+    scope = {
+        "global_region": "us-east-1",
+        "regions": list(REGIONS),
+        "accounts": [{"name": "bench", "owner": "platform-team"}],
+    }
     (target / "scope.yaml").write_text(yaml.safe_dump(scope), encoding="utf-8")
     if aws_only:
         for path in sorted((target / "controls").glob("*.yaml")):
@@ -132,16 +148,31 @@ def _exit_parts(marks: dict[str, float], end: float) -> dict[str, float]:
     return {EXIT: done - begin, "exit: interpreter teardown": end - done}
 
 
-def run_nightly(endpoint: str, config: Path, evidence: Path, api: PrefectApi, work: Path,
-                plain_cli: bool = False, code: Path | None = None) -> NightlyRun:
+def run_nightly(
+    endpoint: str,
+    config: Path,
+    evidence: Path,
+    api: PrefectApi,
+    work: Path,
+    plain_cli: bool = False,
+    code: Path | None = None,
+) -> NightlyRun:
     """One nightly run as a subprocess pointed at moto: a flow run of the nightly deployment started as a
     process worker starts it (`deployment` mode), else `complyflow run nightly`. The shim adds timing
     marks unless `plain_cli`."""
     result_file = work / "nightly-result.json"
     libraries, prefect_modules = module_level_imports(code or REPO)
-    env = child_env({**FAKE_CREDENTIALS, **api.env, "AWS_ENDPOINT_URL": endpoint,
-                     "BENCH_RESULT_JSON": str(result_file), "COLUMNS": "120",
-                     "BENCH_LIBRARIES": ",".join(libraries), "BENCH_PREFECT_MODULES": ",".join(prefect_modules)})
+    env = child_env(
+        {
+            **FAKE_CREDENTIALS,
+            **api.env,
+            "AWS_ENDPOINT_URL": endpoint,
+            "BENCH_RESULT_JSON": str(result_file),
+            "COLUMNS": "120",
+            "BENCH_LIBRARIES": ",".join(libraries),
+            "BENCH_PREFECT_MODULES": ",".join(prefect_modules),
+        }
+    )
     if code:  # ahead of the editable install, whose finder comes after sys.path
         env["PYTHONPATH"] = str(code.resolve())
     if api.mode == "deployment":
@@ -149,8 +180,11 @@ def run_nightly(endpoint: str, config: Path, evidence: Path, api: PrefectApi, wo
         cmd = [sys.executable, "-m", "prefect.engine"] if plain_cli else [sys.executable, str(SHIM), "--engine"]
     else:
         args = ["run", "nightly", "--config", str(config), "--evidence-dir", str(evidence)]
-        cmd = ([str(Path(sys.executable).with_name("complyflow")), *args] if plain_cli
-               else [sys.executable, str(SHIM), *args])
+        cmd = (
+            [str(Path(sys.executable).with_name("complyflow")), *args]
+            if plain_cli
+            else [sys.executable, str(SHIM), *args]
+        )
     measured = run_measured(cmd, env, cwd=str(work))
     record = json.loads(result_file.read_text()) if result_file.exists() else {}
     return NightlyRun(measured, record, shimmed=not plain_cli)

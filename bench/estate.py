@@ -72,9 +72,19 @@ class Estate:
     @property
     def resources(self) -> int:
         """Resources the 18 controls judge (users, keys, buckets, …) plus the per-region account settings."""
-        return (self.iam_users + self.access_keys + 1 + self.buckets + self.count("log_groups")
-                + self.count("kms_keys") + self.count("rds") + self.count("dynamodb") + self.count("notebooks")
-                + self.trails + 2 * len(REGIONS))
+        return (
+            self.iam_users
+            + self.access_keys
+            + 1
+            + self.buckets
+            + self.count("log_groups")
+            + self.count("kms_keys")
+            + self.count("rds")
+            + self.count("dynamodb")
+            + self.count("notebooks")
+            + self.trails
+            + 2 * len(REGIONS)
+        )
 
 
 def users(scale: int) -> tuple[UserSpec, ...]:
@@ -88,11 +98,17 @@ def users(scale: int) -> tuple[UserSpec, ...]:
             keys: tuple[tuple[str, int, int | None], ...] = (("Active", age, unused),)
             if i % 7 == 0:
                 keys += (("Inactive", 300, 250),)
-            specs.append(UserSpec(
-                f"bench-u{unit:03d}-{i:02d}", ("ml-research", "data-eng", None)[i % 3], console=console,
-                mfa=console and i % 4 != 2, password_unused_days=(3, 100, None)[i % 3] if console else None,
-                keys=keys, admin=i % 10 == 3,
-            ))
+            specs.append(
+                UserSpec(
+                    f"bench-u{unit:03d}-{i:02d}",
+                    ("ml-research", "data-eng", None)[i % 3],
+                    console=console,
+                    mfa=console and i % 4 != 2,
+                    password_unused_days=(3, 100, None)[i % 3] if console else None,
+                    keys=keys,
+                    admin=i % 10 == 3,
+                )
+            )
     return tuple(specs)
 
 
@@ -127,8 +143,9 @@ def _seed_bucket(name: str, region: str, i: int, kms_arn: str) -> None:
     algorithm = (None, "AES256", "aws:kms", "aws:kms")[i % 4]
     if algorithm:
         default = {"SSEAlgorithm": algorithm, **({"KMSMasterKeyID": kms_arn} if i % 4 == 3 else {})}
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": default}]})
+        s3.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}
+        )
     if i % 2 == 0:
         statement = json.loads(json.dumps(TLS_ONLY).replace("{b}", name))
         s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
@@ -165,33 +182,62 @@ def _seed_databases(region: str, unit: int, count: int, kms_arn: str) -> None:
         tags = [{"Key": "owner", "Value": o} for o in [_owner_tag(i)] if o]
         encrypted = i % 2 == 0
         rds.create_db_instance(
-            DBInstanceIdentifier=f"bench-{unit}-db-{i}", DBInstanceClass="db.t3.micro", Engine="postgres",
-            MasterUsername="bench", MasterUserPassword="bench-password-1",  # noqa: S106 - moto only
-            AllocatedStorage=20, StorageEncrypted=encrypted, KmsKeyId=kms_arn if encrypted else "", Tags=tags)
-        sse = ({"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_arn}, {"Enabled": True, "SSEType": "KMS"},
-               None)[i % 3]
+            DBInstanceIdentifier=f"bench-{unit}-db-{i}",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            MasterUsername="bench",
+            MasterUserPassword="bench-password-1",  # noqa: S106 - moto only
+            AllocatedStorage=20,
+            StorageEncrypted=encrypted,
+            KmsKeyId=kms_arn if encrypted else "",
+            Tags=tags,
+        )
+        sse = (
+            {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_arn},
+            {"Enabled": True, "SSEType": "KMS"},
+            None,
+        )[i % 3]
         with _tables_lock:
-            ddb.create_table(TableName=f"bench-{unit}-table-{i}",
-                             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                             BillingMode="PAY_PER_REQUEST", Tags=tags, **({"SSESpecification": sse} if sse else {}))
-        sm.create_notebook_instance(NotebookInstanceName=f"bench-{unit}-nb-{i}", InstanceType="ml.t3.medium",
-                                    RoleArn=ROLE_ARN, Tags=tags, **({"KmsKeyId": kms_arn} if i % 2 == 0 else {}))
+            ddb.create_table(
+                TableName=f"bench-{unit}-table-{i}",
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+                Tags=tags,
+                **({"SSESpecification": sse} if sse else {}),
+            )
+        sm.create_notebook_instance(
+            NotebookInstanceName=f"bench-{unit}-nb-{i}",
+            InstanceType="ml.t3.medium",
+            RoleArn=ROLE_ARN,
+            Tags=tags,
+            **({"KmsKeyId": kms_arn} if i % 2 == 0 else {}),
+        )
 
 
 def _seed_account() -> None:
     """The fixed part: trails, their bucket, the notebooks' role, EBS default encryption in one region."""
-    _client("iam").create_role(RoleName="bench-sagemaker", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))
+    _client("iam").create_role(
+        RoleName="bench-sagemaker",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )
     _seed_bucket(TRAIL_BUCKET, "us-east-1", 2, "")
     _client("ec2", "us-east-1").enable_ebs_encryption_by_default()
     home = _client("cloudtrail", "us-east-1")
-    home.create_trail(Name="bench-org-trail", S3BucketName=TRAIL_BUCKET, IsMultiRegionTrail=True,
-                      EnableLogFileValidation=True)
+    home.create_trail(
+        Name="bench-org-trail", S3BucketName=TRAIL_BUCKET, IsMultiRegionTrail=True, EnableLogFileValidation=True
+    )
     home.start_logging(Name="bench-org-trail")
-    _client("cloudtrail", "eu-west-1").create_trail(Name="bench-debug-trail", S3BucketName=TRAIL_BUCKET,
-                                                    IsMultiRegionTrail=False, EnableLogFileValidation=False)
+    _client("cloudtrail", "eu-west-1").create_trail(
+        Name="bench-debug-trail", S3BucketName=TRAIL_BUCKET, IsMultiRegionTrail=False, EnableLogFileValidation=False
+    )
 
 
 def _seed_unit(estate: Estate, unit: int) -> None:

@@ -66,6 +66,9 @@ def _imported_names(tree: ast.Module, root: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.append(node.module)
             if node.module.split(".")[0] in OWN_PACKAGES:
-                names.extend(f"{node.module}.{a.name}" for a in node.names
-                             if _source(root, f"{node.module}.{a.name}") is not None)
+                names.extend(
+                    f"{node.module}.{a.name}"
+                    for a in node.names
+                    if _source(root, f"{node.module}.{a.name}") is not None
+                )
     return names

@@ -15,9 +15,15 @@ from bench.estate import REGIONS, Estate
 
 #: Largest page size per list operation (AWS API reference).
 PAGE = {
-    "iam:GetAccountAuthorizationDetails": 1000, "s3:ListBuckets": 10000, "rds:DescribeDBInstances": 100,
-    "dynamodb:ListTables": 100, "sagemaker:ListNotebookInstances": 100, "kms:ListKeys": 1000,
-    "logs:DescribeLogGroups": 50, "cloudtrail:ListTags": 20, "tagging:GetResources": 100,
+    "iam:GetAccountAuthorizationDetails": 1000,
+    "s3:ListBuckets": 10000,
+    "rds:DescribeDBInstances": 100,
+    "dynamodb:ListTables": 100,
+    "sagemaker:ListNotebookInstances": 100,
+    "kms:ListKeys": 1000,
+    "logs:DescribeLogGroups": 50,
+    "cloudtrail:ListTags": 20,
+    "tagging:GetResources": 100,
 }
 
 
@@ -34,8 +40,9 @@ def minimum_calls(estate: Estate, tagging_api: bool = False) -> Counter[str]:
     calls["iam:GenerateCredentialReport"] = 1  # passwords, MFA, key ages and last use, one CSV
     calls["iam:GetCredentialReport"] = 1
     # Users (with tags and attached policies) and roles in one paginated call.
-    calls["iam:GetAccountAuthorizationDetails"] = _pages("iam:GetAccountAuthorizationDetails",
-                                                         estate.iam_users + estate.iam_roles)
+    calls["iam:GetAccountAuthorizationDetails"] = _pages(
+        "iam:GetAccountAuthorizationDetails", estate.iam_users + estate.iam_roles
+    )
     # ListBuckets with MaxBuckets returns each bucket's region, so GetBucketLocation is not needed.
     calls["s3:ListBuckets"] = _pages("s3:ListBuckets", estate.buckets)
     calls["s3:GetBucketEncryption"] = estate.buckets
@@ -57,8 +64,14 @@ def minimum_calls(estate: Estate, tagging_api: bool = False) -> Counter[str]:
     calls["cloudtrail:GetTrailStatus"] = estate.trails  # once per trail, not once per region that lists it
     if tagging_api:
         for region in REGIONS:
-            tagged = (per_region["log_groups"] + per_region["kms_keys"] + per_region["dynamodb"]
-                      + per_region["notebooks"] + estate.buckets // len(REGIONS) + (region == "us-east-1"))
+            tagged = (
+                per_region["log_groups"]
+                + per_region["kms_keys"]
+                + per_region["dynamodb"]
+                + per_region["notebooks"]
+                + estate.buckets // len(REGIONS)
+                + (region == "us-east-1")
+            )
             calls["tagging:GetResources"] += _pages("tagging:GetResources", tagged)
     else:
         calls["s3:GetBucketTagging"] = estate.buckets

@@ -22,13 +22,24 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _S3_SUBRESOURCES = {
-    "location": "BucketLocation", "encryption": "BucketEncryption", "policy": "BucketPolicy",
-    "tagging": "BucketTagging", "acl": "BucketAcl", "versioning": "BucketVersioning", "logging": "BucketLogging",
-    "publicAccessBlock": "PublicAccessBlock", "ownershipControls": "BucketOwnershipControls",
-    "lifecycle": "BucketLifecycleConfiguration", "replication": "BucketReplication",
-    "object-lock": "ObjectLockConfiguration", "website": "BucketWebsite", "cors": "BucketCors",
-    "notification": "BucketNotificationConfiguration", "policyStatus": "BucketPolicyStatus",
-    "accelerate": "BucketAccelerateConfiguration", "requestPayment": "BucketRequestPayment",
+    "location": "BucketLocation",
+    "encryption": "BucketEncryption",
+    "policy": "BucketPolicy",
+    "tagging": "BucketTagging",
+    "acl": "BucketAcl",
+    "versioning": "BucketVersioning",
+    "logging": "BucketLogging",
+    "publicAccessBlock": "PublicAccessBlock",
+    "ownershipControls": "BucketOwnershipControls",
+    "lifecycle": "BucketLifecycleConfiguration",
+    "replication": "BucketReplication",
+    "object-lock": "ObjectLockConfiguration",
+    "website": "BucketWebsite",
+    "cors": "BucketCors",
+    "notification": "BucketNotificationConfiguration",
+    "policyStatus": "BucketPolicyStatus",
+    "accelerate": "BucketAccelerateConfiguration",
+    "requestPayment": "BucketRequestPayment",
 }
 _VERBS = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "POST": "Post", "HEAD": "Head"}
 
@@ -53,9 +64,11 @@ def _s3_operation(method: str, path: str, query: dict[str, list[str]]) -> str:
             return _VERBS.get(method, method) + name
     if len(parts) == 1:
         return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket"}.get(
-            method, "ListObjectsV2" if "list-type" in query else "ListObjects")
+            method, "ListObjectsV2" if "list-type" in query else "ListObjects"
+        )
     return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(
-        method, f"{method}Object")
+        method, f"{method}Object"
+    )
 
 
 def classify(environ: dict[str, Any]) -> tuple[Call, bytes | None]:

@@ -53,8 +53,12 @@ class PrefectApi:
 
 
 def _base_env(home: Path) -> dict[str, str]:
-    return {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": EPHEMERAL_TIMEOUT}
+    return {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": EPHEMERAL_TIMEOUT,
+    }
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -64,8 +68,7 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def _prefect(env: dict[str, str], *args: str, cwd: Path | None = None) -> str:
-    done = subprocess.run(["prefect", *args], env=child_env(env), cwd=cwd, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(["prefect", *args], env=child_env(env), cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"prefect {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
     return done.stdout
@@ -74,8 +77,7 @@ def _prefect(env: dict[str, str], *args: str, cwd: Path | None = None) -> str:
 def _deploy_nightly(env: dict[str, str], code: Path) -> None:
     """The repository's nightly deployment, from its prefect.yaml, on a process work pool of the bench's."""
     _prefect(env, "work-pool", "create", BENCH_POOL, "--type", "process", "--overwrite")
-    _prefect(env, "--no-prompt", "deploy", "--name", NIGHTLY_DEPLOYMENT.split("/")[1], "--pool", BENCH_POOL,
-             cwd=code)
+    _prefect(env, "--no-prompt", "deploy", "--name", NIGHTLY_DEPLOYMENT.split("/")[1], "--pool", BENCH_POOL, cwd=code)
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -111,8 +113,12 @@ def prefect_api(mode: str, home: Path, code: Path) -> Iterator[PrefectApi]:
     url = f"http://127.0.0.1:{port}/api"
     log = (home / "server.log").open("wb")
     clock = time.perf_counter()
-    proc = subprocess.Popen(["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=child_env(env), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=child_env(env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_healthy(url, proc)
         env = {**env, "PREFECT_API_URL": url}

@@ -89,6 +89,15 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: str | None = None, ti
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    return Measured(returncode=proc.returncode, started=started, wall=wall, peak_rss_mb=usage.ru_maxrss / 1024,
-                    peak_tree_rss_mb=peak_tree / 2**20, cpu_seconds=usage.ru_utime + usage.ru_stime,
-                    load_avg=os.getloadavg()[0], rss_samples=samples, stdout=stdout, stderr=stderr)
+    return Measured(
+        returncode=proc.returncode,
+        started=started,
+        wall=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        peak_tree_rss_mb=peak_tree / 2**20,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        load_avg=os.getloadavg()[0],
+        rss_samples=samples,
+        stdout=stdout,
+        stderr=stderr,
+    )

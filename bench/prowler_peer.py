@@ -60,8 +60,18 @@ def prowler_bin() -> Path:
     print(f"installing prowler {PROWLER_VERSION} into {VENV} (once; a few minutes)...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", f"uv=={UV_VERSION}"], check=True)
-    subprocess.run([str(VENV / "bin" / "uv"), "pip", "install", "-q", "--python", str(VENV / "bin" / "python"),
-                    f"prowler=={PROWLER_VERSION}"], check=True)
+    subprocess.run(
+        [
+            str(VENV / "bin" / "uv"),
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(VENV / "bin" / "python"),
+            f"prowler=={PROWLER_VERSION}",
+        ],
+        check=True,
+    )
     return binary
 
 
@@ -87,18 +97,35 @@ def _findings(output: Path) -> dict[str, Counter[str]]:
 def run_prowler(endpoint: str, work: Path) -> tuple[Any, dict[str, Counter[str]]]:
     output = work / "prowler-output"
     checks = sorted(set(CHECKS.values()))
-    cmd = [str(prowler_bin()), "aws", "--checks", *checks, "--filter-region", *REGIONS,
-           "--config-file", str(_config_file(work)), "--output-formats", "csv", "--output-directory", str(output),
-           "--no-banner", "--ignore-exit-code-3", "--log-level", "ERROR",
-           "--scan-unused-services"]  # else EBS default encryption is judged only where volumes exist
-    env = {"PATH": f"{VENV / 'bin'}:/usr/bin:/bin", "HOME": str(work), **FAKE_CREDENTIALS,
-           "AWS_ENDPOINT_URL": endpoint}
+    cmd = [
+        str(prowler_bin()),
+        "aws",
+        "--checks",
+        *checks,
+        "--filter-region",
+        *REGIONS,
+        "--config-file",
+        str(_config_file(work)),
+        "--output-formats",
+        "csv",
+        "--output-directory",
+        str(output),
+        "--no-banner",
+        "--ignore-exit-code-3",
+        "--log-level",
+        "ERROR",
+        "--scan-unused-services",
+    ]  # else EBS default encryption is judged only where volumes exist
+    env = {"PATH": f"{VENV / 'bin'}:/usr/bin:/bin", "HOME": str(work), **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
     measured = run_measured(cmd, env, cwd=str(work))
     return measured, _findings(output)
 
 
 def compare_prowler(
-    endpoint: str, counter: CallCounter, work: Path, complyflow_walls: dict[str, float],
+    endpoint: str,
+    counter: CallCounter,
+    work: Path,
+    complyflow_walls: dict[str, float],
     complyflow_findings: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """Run Prowler, print its time, calls and findings per check, and its wall time over each complyflow run's."""
@@ -109,14 +136,17 @@ def compare_prowler(
     calls = by_operation(counter.calls("prowler"))
     errors = by_operation(counter.errors("prowler"))
     ratios = {mode: round(measured.wall / wall, 2) for mode, wall in complyflow_walls.items() if wall}
-    print(f"\nprowler {PROWLER_VERSION}: exit {measured.returncode}, wall {measured.wall:.2f} s, CPU "
-          f"{measured.cpu_seconds:.1f} s, peak RSS {measured.peak_rss_mb:.0f} MB; load average {measured.load_avg:.2f}")
+    print(
+        f"\nprowler {PROWLER_VERSION}: exit {measured.returncode}, wall {measured.wall:.2f} s, CPU "
+        f"{measured.cpu_seconds:.1f} s, peak RSS {measured.peak_rss_mb:.0f} MB; load average {measured.load_avg:.2f}"
+    )
     rows = []
     for control, check in CHECKS.items():
         counts = findings.get(check, Counter())
         ours = (complyflow_findings or {}).get(control, {})
-        rows.append((control, ours.get("PASS", 0), ours.get("FAIL", 0), check, counts.get("PASS", 0),
-                     counts.get("FAIL", 0)))
+        rows.append(
+            (control, ours.get("PASS", 0), ours.get("FAIL", 0), check, counts.get("PASS", 0), counts.get("FAIL", 0))
+        )
     print(table(["complyflow control", "PASS", "FAIL", "prowler check", "PASS", "FAIL"], rows))
     print("AWS API calls by Prowler (counted at the moto server):")
     print(service_table(calls))
@@ -125,10 +155,16 @@ def compare_prowler(
     for mode, ratio in ratios.items():
         print(f"wall time prowler / complyflow (Prefect API {mode}): {ratio:.2f}x (goal >= 4x at N=20)")
     return {
-        "version": PROWLER_VERSION, "returncode": measured.returncode, "wall_seconds": round(measured.wall, 2),
-        "cpu_seconds": round(measured.cpu_seconds, 2), "peak_rss_mb": round(measured.peak_rss_mb, 1),
-        "load_avg_1m_at_end": round(measured.load_avg, 2), "calls_total": sum(calls.values()),
-        "calls": dict(sorted(calls.items())), "call_errors": dict(sorted(errors.items())),
-        "findings": {k: dict(v) for k, v in sorted(findings.items())}, "wall_ratio": ratios,
+        "version": PROWLER_VERSION,
+        "returncode": measured.returncode,
+        "wall_seconds": round(measured.wall, 2),
+        "cpu_seconds": round(measured.cpu_seconds, 2),
+        "peak_rss_mb": round(measured.peak_rss_mb, 1),
+        "load_avg_1m_at_end": round(measured.load_avg, 2),
+        "calls_total": sum(calls.values()),
+        "calls": dict(sorted(calls.items())),
+        "call_errors": dict(sorted(errors.items())),
+        "findings": {k: dict(v) for k, v in sorted(findings.items())},
+        "wall_ratio": ratios,
         "output_tail": (measured.stdout[-1500:] + measured.stderr[-1500:]) if measured.returncode else "",
     }

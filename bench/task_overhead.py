@@ -51,16 +51,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=29, help="task runs per flow (default 29, as a nightly)")
     parser.add_argument("--repeat", type=int, default=3, help="flows with and without the tasks (default 3)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="complyflow-task-overhead-") as home, \
-            prefect_api("server", Path(home), REPO) as api:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(args.tasks), str(args.repeat)], env=child_env(api.env),
-                             capture_output=True, text=True, check=True).stdout
+    with (
+        tempfile.TemporaryDirectory(prefix="complyflow-task-overhead-") as home,
+        prefect_api("server", Path(home), REPO) as api,
+    ):
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(args.tasks), str(args.repeat)],
+            env=child_env(api.env),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     rows = [line.split() for line in out.splitlines() if line.strip()]
     for n in (0, args.tasks):
         walls = sorted(float(w) for k, w, _ in rows if int(k) == n)
         cpus = sorted(float(c) for k, _, c in rows if int(k) == n)
-        print(f"{n:3d} tasks: flow body wall {walls[len(walls) // 2]:.3f} s (median of {len(walls)}), "
-              f"CPU {cpus[len(cpus) // 2]:.3f} s")
+        print(
+            f"{n:3d} tasks: flow body wall {walls[len(walls) // 2]:.3f} s (median of {len(walls)}), "
+            f"CPU {cpus[len(cpus) // 2]:.3f} s"
+        )
     return 0
 
 

@@ -35,9 +35,18 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "img"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--force-device-scale-factor=1"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+]
 
 
 def chromium() -> str:
@@ -66,9 +75,19 @@ class Browser:
         self.profile = tempfile.TemporaryDirectory(prefix="chromium-")
         port = _free_port()
         self.process = subprocess.Popen(
-            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}",
-             f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                chromium(),
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={self.profile.name}",
+                f"--window-size={width},{height}",
+                f"--remote-debugging-port={port}",
+                "--remote-debugging-address=127.0.0.1",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -117,15 +136,29 @@ class Browser:
             f"(() => {{ const want = {json.dumps(text)};"
             " const hits = [...document.querySelectorAll('body *')].filter(e => e.textContent.trim() === want"
             "   && ![...e.children].some(c => c.textContent.trim() === want));"
-            f" const hit = hits[{nth}]; if (!hit) return false; hit.click(); return true; }})()")
+            f" const hit = hits[{nth}]; if (!hit) return false; hit.click(); return true; }})()"
+        )
         if not clicked:
             raise RuntimeError(f"nothing to click labelled {text!r} (#{nth})")
 
-    def shoot(self, url: str, target: Path, wait_for: tuple[str, ...], click: tuple[tuple[str, int], ...] = (),
-              then_wait_for: tuple[str, ...] = (), height: int | None = None, width: int | None = None,
-              search: str | None = None) -> Path:
-        self.call("Emulation.setDeviceMetricsOverride", width=width or self.width, height=height or self.height,
-                  deviceScaleFactor=1, mobile=False)
+    def shoot(
+        self,
+        url: str,
+        target: Path,
+        wait_for: tuple[str, ...],
+        click: tuple[tuple[str, int], ...] = (),
+        then_wait_for: tuple[str, ...] = (),
+        height: int | None = None,
+        width: int | None = None,
+        search: str | None = None,
+    ) -> Path:
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width or self.width,
+            height=height or self.height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         self.call("Page.navigate", url=url)
         self.wait_for_text(*wait_for)
         for text, nth in click:
@@ -167,10 +200,14 @@ def _latest_run(client: Any, flow_name: str) -> Any | None:
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
 
-    runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
-                                 flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-                                     type=FlowRunFilterStateType(any_=[StateType.COMPLETED]))),
-                                 sort=FlowRunSort.START_TIME_DESC, limit=1)
+    runs = client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED]))
+        ),
+        sort=FlowRunSort.START_TIME_DESC,
+        limit=1,
+    )
     return runs[0] if runs else None
 
 
@@ -184,39 +221,75 @@ def take_all(api_url: str, out: Path = OUT) -> list[Path]:
         nightly = _latest_run(client, "nightly-compliance")
         if nightly is None:
             raise SystemExit("no completed nightly-compliance run on this server: run the deployment first")
-        summary = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
-            "compliance-summary"])), flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[nightly.id])))
+        summary = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["compliance-summary"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[nightly.id])),
+        )
         pre_audit = client.read_deployment_by_name("pre-audit/pre-audit")
         audit_run = _latest_run(client, "pre-audit")
-        index = [] if audit_run is None else client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["audit-pack-index"])),
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[audit_run.id])))
+        index = (
+            []
+            if audit_run is None
+            else client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["audit-pack-index"])),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[audit_run.id])),
+            )
+        )
     browser = Browser()
     try:
         pictures = [
-            browser.shoot(f"{ui}/runs/flow-run/{nightly.id}", out / "nightly-run.png",
-                          wait_for=(nightly.name, "Completed", "Task Runs"), click=(("Task Runs", 0),),
-                          search="collect-", then_wait_for=("collect-iam-", "collect-s3-")),
-            browser.shoot(f"{ui}/runs/flow-run/{nightly.id}", out / "nightly-artifacts.png",
-                          wait_for=(nightly.name, "Completed", "Artifacts"), click=(("Artifacts", 0),),
-                          then_wait_for=("compliance-summary", "compliance-violations")),
-            browser.shoot(f"{ui}/deployments/deployment/{pre_audit.id}/run", out / "pre-audit-form.png",
-                          wait_for=("frameworks", "period_start", "period_end"),
-                          click=(("list", 0), ("date", 0), ("date", 1)), height=1500),
+            browser.shoot(
+                f"{ui}/runs/flow-run/{nightly.id}",
+                out / "nightly-run.png",
+                wait_for=(nightly.name, "Completed", "Task Runs"),
+                click=(("Task Runs", 0),),
+                search="collect-",
+                then_wait_for=("collect-iam-", "collect-s3-"),
+            ),
+            browser.shoot(
+                f"{ui}/runs/flow-run/{nightly.id}",
+                out / "nightly-artifacts.png",
+                wait_for=(nightly.name, "Completed", "Artifacts"),
+                click=(("Artifacts", 0),),
+                then_wait_for=("compliance-summary", "compliance-violations"),
+            ),
+            browser.shoot(
+                f"{ui}/deployments/deployment/{pre_audit.id}/run",
+                out / "pre-audit-form.png",
+                wait_for=("frameworks", "period_start", "period_end"),
+                click=(("list", 0), ("date", 0), ("date", 1)),
+                height=1500,
+            ),
         ]
         if summary:
-            pictures.append(browser.shoot(f"{ui}/artifacts/artifact/{summary[0].id}",
-                                          out / "nightly-summary-artifact.png",
-                                          wait_for=("rds-storage-encrypted", "EXCEPTED"), height=1300,
-                                          width=1900))
+            pictures.append(
+                browser.shoot(
+                    f"{ui}/artifacts/artifact/{summary[0].id}",
+                    out / "nightly-summary-artifact.png",
+                    wait_for=("rds-storage-encrypted", "EXCEPTED"),
+                    height=1300,
+                    width=1900,
+                )
+            )
         if audit_run is not None:
-            pictures.append(browser.shoot(f"{ui}/runs/flow-run/{audit_run.id}", out / "pre-audit-artifacts.png",
-                                          wait_for=(audit_run.name, "Completed", "Artifacts"),
-                                          click=(("Artifacts", 0),),
-                                          then_wait_for=("audit-pack", "audit-pack-index")))
+            pictures.append(
+                browser.shoot(
+                    f"{ui}/runs/flow-run/{audit_run.id}",
+                    out / "pre-audit-artifacts.png",
+                    wait_for=(audit_run.name, "Completed", "Artifacts"),
+                    click=(("Artifacts", 0),),
+                    then_wait_for=("audit-pack", "audit-pack-index"),
+                )
+            )
         if index:
-            pictures.append(browser.shoot(f"{ui}/artifacts/artifact/{index[0].id}", out / "audit-pack-index.png",
-                                          wait_for=("SHA-256 of the zip", "evidence: verified"), height=700))
+            pictures.append(
+                browser.shoot(
+                    f"{ui}/artifacts/artifact/{index[0].id}",
+                    out / "audit-pack-index.png",
+                    wait_for=("SHA-256 of the zip", "evidence: verified"),
+                    height=700,
+                )
+            )
     finally:
         browser.close()
     return pictures
@@ -237,12 +310,20 @@ def demo_stack() -> Iterator[str]:
             with moto_server() as endpoint:
                 seed_demo_estate()
                 pool = prefect.deploy("--name", "nightly-compliance", "--name", "pre-audit")
-                prefect.start_worker(pool, {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
-                                            "COMPLYFLOW_EVIDENCE_DIR": str(Path(scratch) / "evidence")})
+                prefect.start_worker(
+                    pool,
+                    {
+                        **FAKE_CREDENTIALS,
+                        "AWS_ENDPOINT_URL": endpoint,
+                        "COMPLYFLOW_EVIDENCE_DIR": str(Path(scratch) / "evidence"),
+                    },
+                )
                 _wait(prefect, {"nightly": _trigger(prefect, "nightly-compliance", {})})
                 today = datetime.now(UTC).date().isoformat()
-                _wait(prefect, {"pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"],
-                                                                             "period_start": today})})
+                _wait(
+                    prefect,
+                    {"pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"], "period_start": today})},
+                )
                 yield prefect.api_url
         finally:
             prefect.stop()

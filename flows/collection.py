@@ -18,8 +18,8 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from complyflow.config import AccountScope, Config
-from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap
+from complyflow.core.config import AccountScope, Config
+from complyflow.core.model import BASE_COLUMNS, CollectorResult, EvidenceGap
 from tasks.aws import AccountSession, error_code, error_message
 from tasks.collect.base import Collector
 from tasks.steps import collect_task, open_account_task
@@ -58,16 +58,23 @@ def _unreachable(
 ) -> list[EvidenceGap]:
     """An account whose credentials cannot be had: every scope of it is an evidence gap."""
     return [
-        EvidenceGap(account=account.id or account.name, region=region, service=c.service, tables=c.tables,
-                    operation="sts:AssumeRole" if account.role_arn else "sts:GetCallerIdentity",
-                    error_code=error_code(exc), message=error_message(exc))
+        EvidenceGap(
+            account=account.id or account.name,
+            region=region,
+            service=c.service,
+            tables=c.tables,
+            operation="sts:AssumeRole" if account.role_arn else "sts:GetCallerIdentity",
+            error_code=error_code(exc),
+            message=error_message(exc),
+        )
         for c in collectors
         for region in _regions(config, c)
     ]
 
 
-def open_accounts(config: Config, accounts: list[AccountScope], collectors: list[Collector],
-                  collected: Collected) -> list[AccountSession]:
+def open_accounts(
+    config: Config, accounts: list[AccountScope], collectors: list[Collector], collected: Collected
+) -> list[AccountSession]:
     futures = [(a, open_account_task.submit(a, config.scope.global_region)) for a in accounts]
     sessions = []
     for account, future in futures:
@@ -83,8 +90,14 @@ def open_accounts(config: Config, accounts: list[AccountScope], collectors: list
     return sessions
 
 
-def collect_in_flow(config: Config, accounts: list[AccountScope], collectors: list[Collector],
-                    as_of: datetime, *, organization: bool = True) -> Collected:
+def collect_in_flow(
+    config: Config,
+    accounts: list[AccountScope],
+    collectors: list[Collector],
+    as_of: datetime,
+    *,
+    organization: bool = True,
+) -> Collected:
     """Collect every (account, region, service) as concurrent tasks of the current flow."""
     collected = Collected()
     per_account = [c for c in collectors if c.scope != "organization"]
@@ -97,8 +110,11 @@ def collect_in_flow(config: Config, accounts: list[AccountScope], collectors: li
         for region in _regions(config, collector)
     ]
     if organization and sessions:
-        futures += [collect_task.submit(c, sessions[0], config.scope.global_region, as_of, config.directory,
-                                        scope_regions) for c in collectors if c.scope == "organization"]
+        futures += [
+            collect_task.submit(c, sessions[0], config.scope.global_region, as_of, config.directory, scope_regions)
+            for c in collectors
+            if c.scope == "organization"
+        ]
     collected.extend([f.result() for f in futures])
     return collected
 
@@ -113,8 +129,10 @@ def pack(collected: Collected, worker: str = "") -> dict[str, Any]:
     on one machine, an S3 bucket block (`PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK`) across workers.
     """
     return {
-        "tables": {name: base64.b64encode(frame.reset_index(drop=True).to_parquet(index=False)).decode("ascii")
-                   for name, frame in collected.tables.items()},
+        "tables": {
+            name: base64.b64encode(frame.reset_index(drop=True).to_parquet(index=False)).decode("ascii")
+            for name, frame in collected.tables.items()
+        },
         "gaps": [g.to_dict() for g in collected.gaps],
         "account_owners": collected.account_owners,
         "worker": worker,
@@ -123,14 +141,23 @@ def pack(collected: Collected, worker: str = "") -> dict[str, Any]:
 
 def unpack(data: dict[str, Any], account_name: str) -> Collected:
     tables = {name: pd.read_parquet(io.BytesIO(base64.b64decode(blob))) for name, blob in data["tables"].items()}
-    return Collected(tables=tables, gaps=[EvidenceGap.from_dict(g) for g in data["gaps"]],
-                     account_owners=dict(data["account_owners"]), collected_by={account_name: str(data["worker"])})
+    return Collected(
+        tables=tables,
+        gaps=[EvidenceGap.from_dict(g) for g in data["gaps"]],
+        account_owners=dict(data["account_owners"]),
+        collected_by={account_name: str(data["worker"])},
+    )
 
 
-@task(name="collect-account-run", task_run_name="collect-account-{account.name}", cache_policy=NO_CACHE,
-      persist_result=False)
-def account_run_task(deployment: str, account: AccountScope, parameters: dict[str, Any],
-                     timeout_s: float) -> dict[str, Any]:
+@task(
+    name="collect-account-run",
+    task_run_name="collect-account-{account.name}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def account_run_task(
+    deployment: str, account: AccountScope, parameters: dict[str, Any], timeout_s: float
+) -> dict[str, Any]:
     """Run one account's collection as a deployment run on the work pool; its result is the account's evidence."""
     from prefect.deployments import run_deployment
 
@@ -141,14 +168,27 @@ def account_run_task(deployment: str, account: AccountScope, parameters: dict[st
     return state.result()
 
 
-def collect_fanned_out(config: Config, accounts: list[AccountScope], collectors: list[Collector], as_of: datetime,
-                       *, run_id: str, deployment: str, timeout_s: float) -> Collected:
+def collect_fanned_out(
+    config: Config,
+    accounts: list[AccountScope],
+    collectors: list[Collector],
+    as_of: datetime,
+    *,
+    run_id: str,
+    deployment: str,
+    timeout_s: float,
+) -> Collected:
     """One deployment run per account, then the organisation-wide sources here; merged into one."""
     tables = sorted({t for c in collectors if c.scope != "organization" for t in c.tables})
     futures = []
     for account in accounts:
-        parameters = {"account": account.name, "run_id": run_id, "as_of": as_of.isoformat(), "tables": tables,
-                      "config_dir": config.directory}
+        parameters = {
+            "account": account.name,
+            "run_id": run_id,
+            "as_of": as_of.isoformat(),
+            "tables": tables,
+            "config_dir": config.directory,
+        }
         futures.append((account, account_run_task.submit(deployment, account, parameters, timeout_s)))
     merged = Collected()
     for account, future in futures:

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from complyflow.config import Config, load_config
+from complyflow.core.config import Config, load_config
 from flows.pipeline import run_compliance, run_name
 from flows.selection import controls_reading
 from tasks.collect import model_drift, sagemaker_models

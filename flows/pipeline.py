@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 from prefect import get_run_logger, runtime
 
-from complyflow.config import Control, load_config
-from complyflow.model import BASE_COLUMNS, Finding, RunSummary, count_by_status
-from complyflow.process_exit import skip_final_gc_at_exit
+from complyflow.core.config import Control, load_config
+from complyflow.core.model import BASE_COLUMNS, Finding, RunSummary, count_by_status
+from complyflow.core.process_exit import skip_final_gc_at_exit
 from flows.collection import collect_fanned_out, collect_in_flow
 from flows.selection import select_accounts, select_controls
 from tasks import artifacts
@@ -60,8 +60,15 @@ def run_compliance(
     needed = collectors_for({c.evidence_table for c in controls})
     execution = config.scope.execution
     if execution.mode == "deployments":
-        collected = collect_fanned_out(config, in_scope, needed, started, run_id=run_id,
-                                       deployment=execution.collect_deployment, timeout_s=execution.timeout_seconds)
+        collected = collect_fanned_out(
+            config,
+            in_scope,
+            needed,
+            started,
+            run_id=run_id,
+            deployment=execution.collect_deployment,
+            timeout_s=execution.timeout_seconds,
+        )
     else:
         collected = collect_in_flow(config, in_scope, needed, started)
     tables, gaps, owners_by_account = collected.tables, collected.gaps, collected.account_owners
@@ -82,24 +89,40 @@ def run_compliance(
         by_table[control.evidence_table].append(control)
     for table, table_controls in sorted(by_table.items()):
         frame = tables.get(table, pd.DataFrame(columns=list(BASE_COLUMNS)))
-        findings += validate_task(run_id, table, frame, table_controls, gaps, files.get(table, ""),
-                                  docs_dir=str(folder.path / DOCS_DIR))
+        findings += validate_task(
+            run_id, table, frame, table_controls, gaps, files.get(table, ""), docs_dir=str(folder.path / DOCS_DIR)
+        )
     findings = fill_missing_owners(findings, owners_by_account, config)
     outcome = apply_exceptions(findings, config.exceptions, started.date())
     account_owners = {k: v for k, v in owners_by_account.items() if v}  # accounts whose owner is known
-    routes = route_findings(findings=outcome.findings, controls=controls, config=config, evidence_root=root,
-                            account_owners_by_id=account_owners, store=store)
+    routes = route_findings(
+        findings=outcome.findings,
+        controls=controls,
+        config=config,
+        evidence_root=root,
+        account_owners_by_id=account_owners,
+        store=store,
+    )
     findings = [replace(f, notify_route=routes.get(f.key, "")) for f in outcome.findings]
     clock = _lap(timings, "validate", clock)
 
     # 4. Write findings and seal the run.
     ended = datetime.now(UTC)
     summary = RunSummary(
-        run_id=run_id, flow=flow_name,
-        scope={"accounts": sorted(owners_by_account), "regions": config.scope.regions,
-               "controls": [c.id for c in controls], "frameworks": frameworks or [],
-               "execution": execution.mode, "collected_by": collected.collected_by},
-        started_at=started, ended_at=ended, counts=count_by_status(findings), run_dir=str(folder.path),
+        run_id=run_id,
+        flow=flow_name,
+        scope={
+            "accounts": sorted(owners_by_account),
+            "regions": config.scope.regions,
+            "controls": [c.id for c in controls],
+            "frameworks": frameworks or [],
+            "execution": execution.mode,
+            "collected_by": collected.collected_by,
+        },
+        started_at=started,
+        ended_at=ended,
+        counts=count_by_status(findings),
+        run_dir=str(folder.path),
         flow_run_url=_flow_run_url(),
     )
     with folder.open_text(FINDINGS_JSON) as handle:
@@ -110,20 +133,33 @@ def run_compliance(
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
     reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions, store=store)
-    seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()},
-         store=store)
+    seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()}, store=store)
 
     clock = _lap(timings, "report", clock)
 
     # 5. Notify owners, then publish what a person inspects in the UI.
-    notes = notify_run(findings=findings, controls=controls, summary=summary, lapsed=outcome.lapsed, config=config,
-                       evidence_root=root, account_owners_by_id=account_owners, store=store)
+    notes = notify_run(
+        findings=findings,
+        controls=controls,
+        summary=summary,
+        lapsed=outcome.lapsed,
+        config=config,
+        evidence_root=root,
+        account_owners_by_id=account_owners,
+        store=store,
+    )
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
     publish_report_links(folder.path, reports, run_id)
     _lap(timings, "artifacts", clock)
-    logger.info("run %s finished: %s; %d digest(s) via %s, %d message(s) pending", run_id,
-                json.dumps(summary.counts), notes.digests, notes.channel, notes.pending)
+    logger.info(
+        "run %s finished: %s; %d digest(s) via %s, %d message(s) pending",
+        run_id,
+        json.dumps(summary.counts),
+        notes.digests,
+        notes.channel,
+        notes.pending,
+    )
     result = summary.to_dict()
     result["timings"] = timings
     result["reports"] = reports

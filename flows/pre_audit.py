@@ -12,8 +12,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from complyflow.config import Config, load_config
-from complyflow.deploy_config import load_evidence_store_config
+from complyflow.core.config import Config, load_config
+from complyflow.core.deploy_config import load_evidence_store_config
 from flows.pipeline import run_compliance, run_name
 from tasks.audit_pack import AuditPack, PackRequest, build_audit_pack, resolve_period
 from tasks.evidence import EvidenceStore, open_store
@@ -28,8 +28,15 @@ class EvidenceVerificationError(RuntimeError):
     """The stored evidence of the period does not match its manifests or chain."""
 
 
-@task(name="build-audit-pack", task_run_name="audit-pack-{request.period_start}-{request.period_end}", retries=1,
-      retry_delay_seconds=10, timeout_seconds=1800, cache_policy=NO_CACHE, persist_result=False)
+@task(
+    name="build-audit-pack",
+    task_run_name="audit-pack-{request.period_start}-{request.period_end}",
+    retries=1,
+    retry_delay_seconds=10,
+    timeout_seconds=1800,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def audit_pack_task(store: EvidenceStore, config: Config, request: PackRequest, retention_days: int) -> AuditPack:
     return build_audit_pack(store, config, request, retention_days=retention_days)
 
@@ -43,17 +50,30 @@ def download_hint(url: str) -> str:
 
 def publish_pack_artifacts(pack: AuditPack, request: PackRequest) -> None:
     """A link artifact to the pack and a markdown index; stable keys keep their history across runs."""
-    create_link_artifact(key=AUDIT_PACK_KEY, link=pack.url, link_text=pack.path.name,
-                         description=f"Audit pack {request.period_start} – {request.period_end}")
+    create_link_artifact(
+        key=AUDIT_PACK_KEY,
+        link=pack.url,
+        link_text=pack.path.name,
+        description=f"Audit pack {request.period_start} – {request.period_end}",
+    )
     verdict = "verified" if pack.verification.ok else f"**FAILED** ({len(pack.verification.issues)} issue(s))"
-    lines = [f"# Audit pack {request.period_start} – {request.period_end}", "",
-             f"- download: {download_hint(pack.url)}", f"- SHA-256 of the zip: `{pack.sha256}`",
-             f"- runs: {len(pack.runs)} ({pack.runs[0]} … {pack.runs[-1]})", f"- files: {pack.files}",
-             f"- evidence: {verdict}",
-             "- newest findings: " + (", ".join(f"{k} {v}" for k, v in sorted(pack.findings.items())) or "none"), ""]
+    lines = [
+        f"# Audit pack {request.period_start} – {request.period_end}",
+        "",
+        f"- download: {download_hint(pack.url)}",
+        f"- SHA-256 of the zip: `{pack.sha256}`",
+        f"- runs: {len(pack.runs)} ({pack.runs[0]} … {pack.runs[-1]})",
+        f"- files: {pack.files}",
+        f"- evidence: {verdict}",
+        "- newest findings: " + (", ".join(f"{k} {v}" for k, v in sorted(pack.findings.items())) or "none"),
+        "",
+    ]
     lines += [f"- `{issue}`" for issue in pack.verification.issues[:50]]
-    create_markdown_artifact(key=AUDIT_PACK_INDEX_KEY, markdown="\n".join(lines),
-                             description=f"Audit pack index {request.period_start} – {request.period_end}")
+    create_markdown_artifact(
+        key=AUDIT_PACK_INDEX_KEY,
+        markdown="\n".join(lines),
+        description=f"Audit pack index {request.period_start} – {request.period_end}",
+    )
 
 
 @flow(
@@ -84,13 +104,24 @@ def pre_audit(
     """
     logger = get_run_logger()
     settings = load_evidence_store_config(config_dir)
-    start, end = resolve_period(period_start, period_end, settings.audit_pack.default_period_days,
-                                datetime.now(UTC).date())
-    result = run_compliance(flow_name="pre-audit", config_dir=config_dir, evidence_dir=evidence_dir,
-                            control_ids=controls, frameworks=list(frameworks) if frameworks else None,
-                            accounts=accounts)
-    request = PackRequest(period_start=start, period_end=end, control_ids=tuple(result["scope"]["controls"]),
-                          account_ids=tuple(result["scope"]["accounts"]), include_runs=(result["run_id"],))
+    start, end = resolve_period(
+        period_start, period_end, settings.audit_pack.default_period_days, datetime.now(UTC).date()
+    )
+    result = run_compliance(
+        flow_name="pre-audit",
+        config_dir=config_dir,
+        evidence_dir=evidence_dir,
+        control_ids=controls,
+        frameworks=list(frameworks) if frameworks else None,
+        accounts=accounts,
+    )
+    request = PackRequest(
+        period_start=start,
+        period_end=end,
+        control_ids=tuple(result["scope"]["controls"]),
+        account_ids=tuple(result["scope"]["accounts"]),
+        include_runs=(result["run_id"],),
+    )
     store = open_store(config_dir, evidence_dir, settings)
     pack = audit_pack_task(store, load_config(config_dir), request, settings.retention_days)
     publish_pack_artifacts(pack, request)
@@ -100,7 +131,8 @@ def pre_audit(
         raise EvidenceVerificationError(
             f"the stored evidence of {start} – {end} failed verification ({len(pack.verification.issues)} issue(s), "
             f"listed in the pack's verification.json and the {AUDIT_PACK_INDEX_KEY} artifact): "
-            + "; ".join(str(i) for i in pack.verification.issues[:5]))
+            + "; ".join(str(i) for i in pack.verification.issues[:5])
+        )
     return result
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from complyflow.config import FRAMEWORKS, AccountScope, Config, Control
+from complyflow.core.config import FRAMEWORKS, AccountScope, Config, Control
 
 
 def select_controls(
@@ -47,6 +47,8 @@ def controls_reading(config: Config, tables: Iterable[str], what: str) -> list[s
     wanted = tuple(tables)
     ids = [c.id for c in config.enabled_controls if c.evidence_table in wanted]
     if not ids:
-        raise ValueError(f"{config.directory}: no enabled control reads the {what} tables ({', '.join(wanted)}); "
-                         f"add configs/controls/ files for them or enable them")
+        raise ValueError(
+            f"{config.directory}: no enabled control reads the {what} tables ({', '.join(wanted)}); "
+            f"add configs/controls/ files for them or enable them"
+        )
     return ids

@@ -14,7 +14,7 @@ from prefect import Flow, serve
 from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron
 
-from complyflow.deploy_config import ENTRYPOINTS, DeploymentsConfig, load_deployments_config
+from complyflow.core.deploy_config import ENTRYPOINTS, DeploymentsConfig, load_deployments_config
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -29,8 +29,10 @@ def load_flow(deployment: str) -> Flow:
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
-        raise RuntimeError(f"deployment {deployment!r} needs {path} ({attribute}), which is not in this "
-                           f"checkout; remove it from configs/deployments.yaml or use --only") from exc
+        raise RuntimeError(
+            f"deployment {deployment!r} needs {path} ({attribute}), which is not in this "
+            f"checkout; remove it from configs/deployments.yaml or use --only"
+        ) from exc
     candidate = getattr(module, attribute, None)
     if not isinstance(candidate, Flow):
         raise RuntimeError(f"deployment {deployment!r}: {ENTRYPOINTS[deployment]} is not a Prefect flow")
@@ -41,18 +43,29 @@ def build_deployments(config: DeploymentsConfig, only: list[str] | None = None) 
     """One runner deployment per configured deployment (or the ones named in `only`)."""
     unknown = set(only or []) - set(config.deployments)
     if unknown:
-        raise ValueError(f"unknown deployment(s) {', '.join(sorted(unknown))}; configured: "
-                         f"{', '.join(config.deployments)}")
+        raise ValueError(
+            f"unknown deployment(s) {', '.join(sorted(unknown))}; configured: {', '.join(config.deployments)}"
+        )
     deployments = []
     for name, spec in config.deployments.items():
         if only and name not in only:
             continue
-        schedules = ([Cron(spec.schedule.cron, timezone=spec.schedule.timezone, active=spec.schedule.active)]
-                     if spec.schedule else [])
-        deployments.append(load_flow(name).to_deployment(
-            name=name, schedules=schedules, tags=list(spec.tags), parameters=dict(spec.parameters),
-            description=spec.description, concurrency_limit=spec.concurrency_limit,
-            entrypoint_type=EntrypointType.MODULE_PATH))
+        schedules = (
+            [Cron(spec.schedule.cron, timezone=spec.schedule.timezone, active=spec.schedule.active)]
+            if spec.schedule
+            else []
+        )
+        deployments.append(
+            load_flow(name).to_deployment(
+                name=name,
+                schedules=schedules,
+                tags=list(spec.tags),
+                parameters=dict(spec.parameters),
+                description=spec.description,
+                concurrency_limit=spec.concurrency_limit,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
     return deployments
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from complyflow.config import Config, load_config
+from complyflow.core.config import Config, load_config
 from flows.pipeline import run_compliance, run_name
 from flows.selection import controls_reading
 from tasks.collect.vendors import TABLES
@@ -31,8 +31,9 @@ def vendor_control_ids(config: Config) -> list[str]:
 def vendor_reviews(config_dir: str | None = None, evidence_dir: str | None = None) -> dict[str, Any]:
     """Re-assessment due dates, DPAs, certifications and questionnaires of every vendor in the register."""
     control_ids = vendor_control_ids(load_config(config_dir))
-    return run_compliance(flow_name="vendors", config_dir=config_dir, evidence_dir=evidence_dir,
-                          control_ids=control_ids)
+    return run_compliance(
+        flow_name="vendors", config_dir=config_dir, evidence_dir=evidence_dir, control_ids=control_ids
+    )
 
 
 if __name__ == "__main__":

@@ -5,8 +5,20 @@ from __future__ import annotations
 import pandas as pd
 
 ACCESS_REVIEW_CSV = "reports/access-review.csv"
-COLUMNS = ["owner", "account", "resource_type", "resource_name", "resource_arn", "is_admin", "admin_via", "groups",
-           "attached_policies", "inline_policies", "last_activity", "inactive_days"]
+COLUMNS = [
+    "owner",
+    "account",
+    "resource_type",
+    "resource_name",
+    "resource_arn",
+    "is_admin",
+    "admin_via",
+    "groups",
+    "attached_policies",
+    "inline_policies",
+    "last_activity",
+    "inactive_days",
+]
 
 
 def access_review(principals: pd.DataFrame) -> pd.DataFrame:
@@ -14,8 +26,7 @@ def access_review(principals: pd.DataFrame) -> pd.DataFrame:
     if principals.empty:
         return pd.DataFrame(columns=COLUMNS)
     frame = principals.reindex(columns=COLUMNS)
-    return frame.sort_values(["owner", "is_admin", "resource_name"], ascending=[True, False, True],
-                             ignore_index=True)
+    return frame.sort_values(["owner", "is_admin", "resource_name"], ascending=[True, False, True], ignore_index=True)
 
 
 def access_review_csv(principals: pd.DataFrame) -> str:

@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from complyflow.config import FRAMEWORKS, Config, Control
-from complyflow.model import Finding, Status
+from complyflow.core.config import FRAMEWORKS, Config, Control
+from complyflow.core.model import Finding, Status
 from tasks.evidence import (
     AUDIT_PACKS,
     CHAIN_HEAD,
@@ -69,9 +69,16 @@ class AuditPack:
     findings: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "url": self.url, "sha256": self.sha256, "runs": self.runs,
-                "files": self.files, "verified": self.verification.ok,
-                "issues": [str(i) for i in self.verification.issues], "findings": self.findings}
+        return {
+            "path": str(self.path),
+            "url": self.url,
+            "sha256": self.sha256,
+            "runs": self.runs,
+            "files": self.files,
+            "verified": self.verification.ok,
+            "issues": [str(i) for i in self.verification.issues],
+            "findings": self.findings,
+        }
 
 
 def resolve_period(start: date | None, end: date | None, default_days: int, today: date) -> tuple[date, date]:
@@ -95,8 +102,10 @@ def _runs_in_period(store: EvidenceStore, request: PackRequest) -> list[str]:
     if missing:
         raise ValueError(f"run(s) {', '.join(sorted(missing))} not found in {store.location}")
     if not runs:
-        raise ValueError(f"no stored runs between {request.period_start} and {request.period_end} in "
-                         f"{store.location}: run a compliance flow first, or widen the period")
+        raise ValueError(
+            f"no stored runs between {request.period_start} and {request.period_end} in "
+            f"{store.location}: run a compliance flow first, or widen the period"
+        )
     return runs
 
 
@@ -109,18 +118,29 @@ def _run_findings(store: EvidenceStore, run_id: str) -> list[Finding] | None:
 
 
 def _in_scope(findings: list[Finding], request: PackRequest) -> list[Finding]:
-    return [f for f in findings
-            if (not request.control_ids or f.control_id in request.control_ids)
-            and (not request.account_ids or f.account in request.account_ids)]
+    return [
+        f
+        for f in findings
+        if (not request.control_ids or f.control_id in request.control_ids)
+        and (not request.account_ids or f.account in request.account_ids)
+    ]
 
 
 def catalog_rows(controls: list[Control], in_scope: set[str]) -> list[dict[str, str]]:
     """The controls catalog with one column per framework, for auditors' spreadsheets."""
-    return [{"id": c.id, "title": c.title, "severity": c.severity, "enabled": str(c.enabled).lower(),
-             "in_scope": str(c.id in in_scope).lower(), "evidence_table": c.evidence_table,
-             "policy_clause": f"{c.policy_clause.document} {c.policy_clause.section}",
-             **{f: "; ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS}}  # type: ignore[call-overload]
-            for c in controls]
+    return [
+        {
+            "id": c.id,
+            "title": c.title,
+            "severity": c.severity,
+            "enabled": str(c.enabled).lower(),
+            "in_scope": str(c.id in in_scope).lower(),
+            "evidence_table": c.evidence_table,
+            "policy_clause": f"{c.policy_clause.document} {c.policy_clause.section}",
+            **{f: "; ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS},
+        }  # type: ignore[call-overload]
+        for c in controls
+    ]
 
 
 def _csv(rows: list[dict[str, str]]) -> str:
@@ -132,41 +152,89 @@ def _csv(rows: list[dict[str, str]]) -> str:
     return buffer.getvalue()
 
 
-def findings_html(request: PackRequest, latest: str | None, findings: list[Finding], controls: list[Control],
-                  runs: list[dict[str, Any]], verification: VerifyReport, generated: datetime) -> str:
+def findings_html(
+    request: PackRequest,
+    latest: str | None,
+    findings: list[Finding],
+    controls: list[Control],
+    runs: list[dict[str, Any]],
+    verification: VerifyReport,
+    generated: datetime,
+) -> str:
     """The pack's cover page: the period, the verification, the newest findings per control, the runs."""
     counts = Counter((f.control_id, f.status) for f in findings)
     chosen = [c for c in controls if not request.control_ids or c.id in request.control_ids]
     if verification.ok:
         verdict = '<p class="PASS"><b>Evidence verified</b>: every hash and the manifest chain match.</p>'
     else:
-        verdict = ('<p class="FAIL"><b>Evidence verification FAILED</b></p><ul>'
-                   + "".join(f"<li><code>{esc(str(i))}</code></li>" for i in verification.issues) + "</ul>")
-    control_rows = [[esc(c.id), esc(c.title), esc(c.severity),
-                     "<br>".join(esc(f"{f}: {', '.join(refs)}") for f, refs in c.frameworks.items() if refs),
-                     *(str(counts[(c.id, s)]) for s in Status)] for c in chosen]
-    bad = sorted((f for f in findings if f.status in (Status.FAIL, Status.ERROR)),
-                 key=lambda f: (f.control_id, f.account, f.resource_id))
-    violation_rows = [[badge(str(f.status)), esc(f.control_id),
-                       f'{esc(f.resource_name)}<br><span class="muted mono">{esc(f.resource_arn)}</span>',
-                       esc(f.account), esc(f.region), esc(f.owner), esc(f.observed), esc(f.expected)] for f in bad]
-    run_rows = [[f'<span class="mono">{esc(r["run_id"])}</span>', esc(r.get("flow") or ""),
-                 "pruned" if r["pruned"] else "kept", f'<code>{esc(r["manifest_sha256"] or "missing")}</code>']
-                for r in runs]
-    scope = (f"Controls: {esc(', '.join(request.control_ids) or 'all')}. "
-             f"Accounts: {esc(', '.join(request.account_ids) or 'all')}. Newest run: {esc(latest or 'none')}.")
-    body = (f"<h1>Audit pack {esc(request.period_start)} – {esc(request.period_end)}</h1>"
-            f'<p class="muted">Generated {esc(generated.isoformat(timespec="seconds"))} by complyflow. {scope}</p>'
-            f"{verdict}<h2>Controls and framework mappings (newest run)</h2>"
-            + table(["control", "title", "severity", "frameworks", *map(str, Status)], control_rows,
-                    numeric=range(4, 4 + len(Status)))
-            + "<h2>Violations and evidence gaps (newest run)</h2>"
-            + (table(["status", "control", "resource", "account", "region", "owner", "observed", "expected"],
-                     violation_rows) if violation_rows else "<p>None.</p>")
-            + "<h2>Runs of the period</h2>" + table(["run", "flow", "evidence", "manifest SHA-256"], run_rows)
-            + "<p>Check the pack with <code>sha256sum -c SHA256SUMS</code>; each <code>runs/*/manifest.json</code> "
-              "lists its files' SHA-256 and the previous manifest's SHA-256, and <code>verification.json</code> "
-              "is the check complyflow ran when it built the pack.</p>")
+        verdict = (
+            '<p class="FAIL"><b>Evidence verification FAILED</b></p><ul>'
+            + "".join(f"<li><code>{esc(str(i))}</code></li>" for i in verification.issues)
+            + "</ul>"
+        )
+    control_rows = [
+        [
+            esc(c.id),
+            esc(c.title),
+            esc(c.severity),
+            "<br>".join(esc(f"{f}: {', '.join(refs)}") for f, refs in c.frameworks.items() if refs),
+            *(str(counts[(c.id, s)]) for s in Status),
+        ]
+        for c in chosen
+    ]
+    bad = sorted(
+        (f for f in findings if f.status in (Status.FAIL, Status.ERROR)),
+        key=lambda f: (f.control_id, f.account, f.resource_id),
+    )
+    violation_rows = [
+        [
+            badge(str(f.status)),
+            esc(f.control_id),
+            f'{esc(f.resource_name)}<br><span class="muted mono">{esc(f.resource_arn)}</span>',
+            esc(f.account),
+            esc(f.region),
+            esc(f.owner),
+            esc(f.observed),
+            esc(f.expected),
+        ]
+        for f in bad
+    ]
+    run_rows = [
+        [
+            f'<span class="mono">{esc(r["run_id"])}</span>',
+            esc(r.get("flow") or ""),
+            "pruned" if r["pruned"] else "kept",
+            f"<code>{esc(r['manifest_sha256'] or 'missing')}</code>",
+        ]
+        for r in runs
+    ]
+    scope = (
+        f"Controls: {esc(', '.join(request.control_ids) or 'all')}. "
+        f"Accounts: {esc(', '.join(request.account_ids) or 'all')}. Newest run: {esc(latest or 'none')}."
+    )
+    body = (
+        f"<h1>Audit pack {esc(request.period_start)} – {esc(request.period_end)}</h1>"
+        f'<p class="muted">Generated {esc(generated.isoformat(timespec="seconds"))} by complyflow. {scope}</p>'
+        f"{verdict}<h2>Controls and framework mappings (newest run)</h2>"
+        + table(
+            ["control", "title", "severity", "frameworks", *map(str, Status)],
+            control_rows,
+            numeric=range(4, 4 + len(Status)),
+        )
+        + "<h2>Violations and evidence gaps (newest run)</h2>"
+        + (
+            table(
+                ["status", "control", "resource", "account", "region", "owner", "observed", "expected"], violation_rows
+            )
+            if violation_rows
+            else "<p>None.</p>"
+        )
+        + "<h2>Runs of the period</h2>"
+        + table(["run", "flow", "evidence", "manifest SHA-256"], run_rows)
+        + "<p>Check the pack with <code>sha256sum -c SHA256SUMS</code>; each <code>runs/*/manifest.json</code> "
+        "lists its files' SHA-256 and the previous manifest's SHA-256, and <code>verification.json</code> "
+        "is the check complyflow ran when it built the pack.</p>"
+    )
     return page(f"complyflow audit pack {request.slug()}", body)
 
 
@@ -191,20 +259,32 @@ def _run_summary(store: EvidenceStore, run_id: str) -> dict[str, Any]:
         manifest = json.loads(manifest_bytes)
     except (MissingObjectError, ValueError):
         return {"run_id": run_id, "flow": None, "manifest_sha256": None, "pruned": False}
-    return {"run_id": run_id, "flow": (manifest.get("metadata") or {}).get("flow"),
-            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
-            "previous_run_id": manifest.get("previous_run_id"),
-            "pruned": store.exists(run_key(run_id, TOMBSTONE))}
+    return {
+        "run_id": run_id,
+        "flow": (manifest.get("metadata") or {}).get("flow"),
+        "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+        "previous_run_id": manifest.get("previous_run_id"),
+        "pruned": store.exists(run_key(run_id, TOMBSTONE)),
+    }
 
 
-def build_audit_pack(store: EvidenceStore, config: Config, request: PackRequest, out_dir: Path | None = None,
-                     retention_days: int | None = None, now: datetime | None = None) -> AuditPack:
+def build_audit_pack(
+    store: EvidenceStore,
+    config: Config,
+    request: PackRequest,
+    out_dir: Path | None = None,
+    retention_days: int | None = None,
+    now: datetime | None = None,
+) -> AuditPack:
     """Assemble, index and store the pack; returns where it is and what the verification found."""
     now = now or datetime.now(UTC)
     runs = _runs_in_period(store, request)
-    verification = verify_store(store, since=min(request.period_start, *(run_date(r) or request.period_start
-                                                                         for r in runs)),
-                                retention_days=retention_days, today=now.date())
+    verification = verify_store(
+        store,
+        since=min(request.period_start, *(run_date(r) or request.period_start for r in runs)),
+        retention_days=retention_days,
+        today=now.date(),
+    )
     latest, latest_findings = None, []
     for run_id in reversed(runs):
         found = _run_findings(store, run_id)
@@ -233,13 +313,18 @@ def build_audit_pack(store: EvidenceStore, config: Config, request: PackRequest,
         pack.add("exceptions/register.json", json.dumps(config.exceptions.model_dump(mode="json"), indent=2))
         pack.add("findings/findings.csv", findings_csv(latest_findings))
         pack.add("findings/findings.ocsf.json", ocsf_json(latest_findings, {c.id: c for c in config.controls}, now))
-        pack.add("findings/findings.html", findings_html(request, latest, latest_findings, config.controls,
-                                                         summaries, verification, now))
+        pack.add(
+            "findings/findings.html",
+            findings_html(request, latest, latest_findings, config.controls, summaries, verification, now),
+        )
         index = {
-            "pack_version": PACK_VERSION, "generated_at": now.isoformat(), "store": store.location,
+            "pack_version": PACK_VERSION,
+            "generated_at": now.isoformat(),
+            "store": store.location,
             "period": {"start": request.period_start.isoformat(), "end": request.period_end.isoformat()},
             "scope": {"controls": list(request.control_ids), "accounts": list(request.account_ids)},
-            "newest_run": latest, "runs": summaries,
+            "newest_run": latest,
+            "runs": summaries,
             "verification": {"ok": verification.ok, "issues": len(verification.issues)},
             "files": dict(sorted(pack.files.items())),
         }
@@ -249,5 +334,12 @@ def build_audit_pack(store: EvidenceStore, config: Config, request: PackRequest,
     key = f"{AUDIT_PACKS}/{name}"
     store.put_file(key, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return AuditPack(path=path, url=store.url(key), sha256=digest, runs=runs, files=len(pack.files),
-                     verification=verification, findings=dict(Counter(str(f.status) for f in latest_findings)))
+    return AuditPack(
+        path=path,
+        url=store.url(key),
+        sha256=digest,
+        runs=runs,
+        files=len(pack.files),
+        verification=verification,
+        findings=dict(Counter(str(f.status) for f in latest_findings)),
+    )

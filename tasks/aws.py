@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from complyflow.config import AccountScope
+from complyflow.core.config import AccountScope
 
 #: Adaptive mode rate-limits the client itself when AWS throttles, so it stays safe on real estates.
 RETRY_CONFIG = BotoConfig(

@@ -34,7 +34,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 if TYPE_CHECKING:
-    from complyflow.deploy_config import EvidenceStoreConfig, S3StoreSpec
+    from complyflow.core.deploy_config import EvidenceStoreConfig, S3StoreSpec
 
 MANIFEST = "manifest.json"
 TOMBSTONE = "pruned.json"
@@ -213,8 +213,10 @@ def seal(folder: RunFolder, metadata: dict[str, Any], store: EvidenceStore | Non
         atomic_write_bytes(folder.path / MANIFEST, data)
         store.put_file(run_key(folder.run_id, MANIFEST), folder.path / MANIFEST)
         return manifest
-    raise ConcurrentSealError(f"{store.location}: the chain head kept changing; {SEAL_ATTEMPTS} attempts to seal "
-                              f"run {folder.run_id} lost the race. Its evidence is stored but unsealed: rerun it.")
+    raise ConcurrentSealError(
+        f"{store.location}: the chain head kept changing; {SEAL_ATTEMPTS} attempts to seal "
+        f"run {folder.run_id} lost the race. Its evidence is stored but unsealed: rerun it."
+    )
 
 
 def read_table(run_dir: Path, name: str) -> pd.DataFrame:
@@ -391,28 +393,35 @@ class S3Store(EvidenceStore):
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "NoSuchBucket":
-                raise EvidenceStoreError(f"{self.location}: bucket not found; create it (with Object Lock) or fix "
-                                         f"s3.bucket in configs/evidence-store.yaml") from exc
-            raise EvidenceStoreError(f"{self.location}: cannot read the bucket's versioning ({code}); the evidence "
-                                     f"writer needs s3:GetBucketVersioning and s3:GetBucketObjectLockConfiguration"
-                                     ) from exc
+                raise EvidenceStoreError(
+                    f"{self.location}: bucket not found; create it (with Object Lock) or fix "
+                    f"s3.bucket in configs/evidence-store.yaml"
+                ) from exc
+            raise EvidenceStoreError(
+                f"{self.location}: cannot read the bucket's versioning ({code}); the evidence "
+                f"writer needs s3:GetBucketVersioning and s3:GetBucketObjectLockConfiguration"
+            ) from exc
         if self.spec.require_versioning and versioning != "Enabled":
             raise EvidenceStoreError(
                 f"{self.location}: versioning is {versioning or 'off'}; evidence needs it. Run: aws s3api "
-                f"put-bucket-versioning --bucket {self.bucket} --versioning-configuration Status=Enabled")
+                f"put-bucket-versioning --bucket {self.bucket} --versioning-configuration Status=Enabled"
+            )
         if self.spec.object_lock != "off":
             try:
                 config = self.client.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
                 self.object_lock = config.get("ObjectLockEnabled") == "Enabled"
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ObjectLockConfigurationNotFoundError":
-                    raise EvidenceStoreError(f"{self.location}: cannot read the Object Lock configuration: "
-                                             f"{exc.response.get('Error', {}).get('Code')}") from exc
+                    raise EvidenceStoreError(
+                        f"{self.location}: cannot read the Object Lock configuration: "
+                        f"{exc.response.get('Error', {}).get('Code')}"
+                    ) from exc
             if self.spec.object_lock == "required" and not self.object_lock:
                 raise EvidenceStoreError(
                     f"{self.location}: object_lock is 'required' but the bucket has no Object Lock. It can only "
                     f"be enabled at bucket creation (or through AWS support): create a new bucket with "
-                    f"--object-lock-enabled-for-bucket, or set s3.object_lock: auto")
+                    f"--object-lock-enabled-for-bucket, or set s3.object_lock: auto"
+                )
         return self
 
     def _key(self, key: str) -> str:
@@ -429,15 +438,22 @@ class S3Store(EvidenceStore):
         return args
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **_checksum(data),
-                               **self._write_args())
+        self.client.put_object(
+            Bucket=self.bucket, Key=self._key(key), Body=data, **_checksum(data), **self._write_args()
+        )
 
     def put_file(self, key: str, path: Path) -> None:
         """One PutObject streamed from disk, with its SHA-256 so S3 (and Object Lock) checks the upload."""
         checksum = base64.b64encode(bytes.fromhex(sha256_file(Path(path)))).decode()
         with Path(path).open("rb") as body:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, ChecksumAlgorithm="SHA256",
-                                   ChecksumSHA256=checksum, **self._write_args())
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=body,
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
+                **self._write_args(),
+            )
 
     def _get(self, key: str) -> dict[str, Any]:
         from botocore.exceptions import ClientError
@@ -462,7 +478,7 @@ class S3Store(EvidenceStore):
         paginator = self.client.get_paginator("list_objects_v2")
         found = []
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            found.extend(item["Key"][len(self.prefix):] for item in page.get("Contents", []))
+            found.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", []))
         return sorted(found)
 
     def exists(self, key: str) -> bool:
@@ -491,8 +507,9 @@ class S3Store(EvidenceStore):
 
         condition = {"IfNoneMatch": "*"} if token is None else {"IfMatch": token}
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **_checksum(data),
-                                   **condition, **self._write_args())
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, **_checksum(data), **condition, **self._write_args()
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise ConcurrentSealError(key) from exc
@@ -507,10 +524,13 @@ def _checksum(data: bytes) -> dict[str, str]:
     return {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
 
 
-def open_store(config_dir: str | Path | None = None, evidence_dir: str | os.PathLike[str] | None = None,
-               settings: EvidenceStoreConfig | None = None) -> EvidenceStore:
+def open_store(
+    config_dir: str | Path | None = None,
+    evidence_dir: str | os.PathLike[str] | None = None,
+    settings: EvidenceStoreConfig | None = None,
+) -> EvidenceStore:
     """The store `configs/evidence-store.yaml` names; local means the evidence root (flag, env, ./evidence)."""
-    from complyflow.deploy_config import load_evidence_store_config
+    from complyflow.core.deploy_config import load_evidence_store_config
 
     settings = settings or load_evidence_store_config(config_dir)
     if settings.backend == "s3":
@@ -544,8 +564,10 @@ def read_chain_head(store: EvidenceStore) -> tuple[ChainHead | None, str | None]
         raw = json.loads(data)
         return ChainHead(raw["run_id"], raw["manifest_sha256"], raw.get("sealed_at", "")), token
     except (ValueError, KeyError, TypeError) as exc:
-        raise EvidenceStoreError(f"{store.url(CHAIN_HEAD)}: not a chain head ({exc}); run `complyflow verify` "
-                                 f"and restore it from a trusted copy or the bucket's versions") from exc
+        raise EvidenceStoreError(
+            f"{store.url(CHAIN_HEAD)}: not a chain head ({exc}); run `complyflow verify` "
+            f"and restore it from a trusted copy or the bucket's versions"
+        ) from exc
 
 
 def store_run_ids(store: EvidenceStore) -> list[str]:
@@ -574,8 +596,7 @@ class PruneResult:
     skipped_unsealed: list[str] = field(default_factory=list)  # old run folders without a manifest
 
 
-def prune(store: EvidenceStore, retention_days: int, now: datetime | None = None,
-          dry_run: bool = False) -> PruneResult:
+def prune(store: EvidenceStore, retention_days: int, now: datetime | None = None, dry_run: bool = False) -> PruneResult:
     """Remove the evidence files of runs older than the retention period; keep manifests, add tombstones.
 
     The tombstone is written first (it records the manifest's SHA-256, so an edited manifest still shows),
@@ -600,8 +621,13 @@ def prune(store: EvidenceStore, retention_days: int, now: datetime | None = None
         result.pruned.append(run_id)
         if dry_run:
             continue
-        tombstone = {"run_id": run_id, "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
-                     "pruned_at": now.isoformat(), "retention_days": retention_days, "files_removed": files}
+        tombstone = {
+            "run_id": run_id,
+            "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "pruned_at": now.isoformat(),
+            "retention_days": retention_days,
+            "files_removed": files,
+        }
         store.put_bytes(run_key(run_id, TOMBSTONE), canonical_json(tombstone))
         for relative in files:
             store.delete(run_key(run_id, relative))

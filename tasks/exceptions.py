@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from complyflow.config import ExceptionEntry, ExceptionsRegister
-from complyflow.model import Finding, Status
+from complyflow.core.config import ExceptionEntry, ExceptionsRegister
+from complyflow.core.model import Finding, Status
 
 
 @dataclass
@@ -32,15 +32,24 @@ def apply_exceptions(findings: list[Finding], register: ExceptionsRegister, toda
         live = [e for e in matches if e.is_live(today)]
         if live:
             used.add(live[0].id)
-            outcome.findings.append(replace(item, status=Status.EXCEPTED, exception_id=live[0].id,
-                                            message=f"excepted until {live[0].expiry_date} by {live[0].approver}"))
+            outcome.findings.append(
+                replace(
+                    item,
+                    status=Status.EXCEPTED,
+                    exception_id=live[0].id,
+                    message=f"excepted until {live[0].expiry_date} by {live[0].approver}",
+                )
+            )
             continue
         expired = [e for e in matches if e.expiry_date < today]
         if expired:
             latest = max(expired, key=lambda e: e.expiry_date)
             outcome.lapsed.append((item, latest))
-            item = replace(item, exception_id=latest.id,
-                           message=f"exception {latest.id} lapsed on {latest.expiry_date}; {item.message}")
+            item = replace(
+                item,
+                exception_id=latest.id,
+                message=f"exception {latest.id} lapsed on {latest.expiry_date}; {item.message}",
+            )
         outcome.findings.append(item)
     horizon = today + timedelta(days=register.review_window_days)
     outcome.expiring = [e for e in register.exceptions if today <= e.expiry_date <= horizon]

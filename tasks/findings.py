@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TextIO
 
-from complyflow.model import Finding
+from complyflow.core.model import Finding
 from tasks.jsonstream import dumps_compact, write_array
 
 FINDINGS_JSON = "findings/findings.json"

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from complyflow.config import Config, Owners
-from complyflow.model import Finding
+from complyflow.core.config import Config, Owners
+from complyflow.core.model import Finding
 
 
 def resolve_owner(tags_json: str, account_owner: str | None, owners: Owners) -> tuple[str, str]:

@@ -26,6 +26,7 @@ def publish_report_links(run_dir: Path, written: Mapping[str, str], run_id: str)
         if name not in written:
             continue
         target = (Path(run_dir) / written[name]).resolve()
-        ids[key] = create_link_artifact(link=target.as_uri(), link_text=text, key=key,
-                                        description=f"{text}, run {run_id}")
+        ids[key] = create_link_artifact(
+            link=target.as_uri(), link_text=text, key=key, description=f"{text}, run {run_id}"
+        )
     return ids

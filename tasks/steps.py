@@ -13,46 +13,79 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from complyflow.config import AccountScope, Control
-from complyflow.model import CollectorResult, EvidenceGap, Finding
+from complyflow.core.config import AccountScope, Control
+from complyflow.core.model import CollectorResult, EvidenceGap, Finding
 from tasks.aws import AccountSession, open_account
 from tasks.collect import run_collector
 from tasks.collect.base import Collector
 from tasks.validate import build_data_docs, findings_for_table, new_context
 
 
-@task(name="open-account", task_run_name="open-account-{account.name}", retries=2, retry_delay_seconds=5,
-      timeout_seconds=120, cache_policy=NO_CACHE, persist_result=False)
+@task(
+    name="open-account",
+    task_run_name="open-account-{account.name}",
+    retries=2,
+    retry_delay_seconds=5,
+    timeout_seconds=120,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def open_account_task(account: AccountScope, home_region: str) -> AccountSession:
     return open_account(account, home_region)
 
 
-@task(name="collect", task_run_name="collect-{collector.service}-{account.account_id}-{region}",
-      timeout_seconds=1800, cache_policy=NO_CACHE, persist_result=False)
+@task(
+    name="collect",
+    task_run_name="collect-{collector.service}-{account.account_id}-{region}",
+    timeout_seconds=1800,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def collect_task(
-    collector: Collector, account: AccountSession, region: str, as_of: datetime, config_dir: str | None = None,
+    collector: Collector,
+    account: AccountSession,
+    region: str,
+    as_of: datetime,
+    config_dir: str | None = None,
     scope_regions: tuple[str, ...] = (),
 ) -> CollectorResult:
     """Collect one (account, region, service); AWS throttling is retried inside botocore (adaptive)."""
-    result = run_collector(collector, account, region, as_of, Path(config_dir) if config_dir else None,
-                           scope_regions)
+    result = run_collector(collector, account, region, as_of, Path(config_dir) if config_dir else None, scope_regions)
     rows = sum(len(frame) for frame in result.tables.values())
     logger = get_run_logger()
-    logger.info("collected %s in %s/%s: %d rows, %d gaps", collector.service, account.account_id, region, rows,
-                len(result.gaps))
+    logger.info(
+        "collected %s in %s/%s: %d rows, %d gaps", collector.service, account.account_id, region, rows, len(result.gaps)
+    )
     for gap in result.gaps:
-        logger.warning("evidence gap: %s %s in %s/%s: %s", gap.service, gap.operation, gap.account, gap.region,
-                       gap.error_code)
+        logger.warning(
+            "evidence gap: %s %s in %s/%s: %s", gap.service, gap.operation, gap.account, gap.region, gap.error_code
+        )
     return result
 
 
-@task(name="validate", task_run_name="validate-{table}", timeout_seconds=1800, cache_policy=NO_CACHE,
-      persist_result=False)
-def validate_task(run_id: str, table: str, frame: pd.DataFrame, controls: list[Control], gaps: list[EvidenceGap],
-                  evidence_file: str, gx_dir: str | None = None, docs_dir: str | None = None) -> list[Finding]:
+@task(
+    name="validate", task_run_name="validate-{table}", timeout_seconds=1800, cache_policy=NO_CACHE, persist_result=False
+)
+def validate_task(
+    run_id: str,
+    table: str,
+    frame: pd.DataFrame,
+    controls: list[Control],
+    gaps: list[EvidenceGap],
+    evidence_file: str,
+    gx_dir: str | None = None,
+    docs_dir: str | None = None,
+) -> list[Finding]:
     context = new_context(Path(gx_dir) if gx_dir else None)
-    findings = findings_for_table(context=context, run_id=run_id, table=table, frame=frame, controls=controls,
-                                  gaps=gaps, evidence_file=evidence_file)
+    findings = findings_for_table(
+        context=context,
+        run_id=run_id,
+        table=table,
+        frame=frame,
+        controls=controls,
+        gaps=gaps,
+        evidence_file=evidence_file,
+    )
     logger = get_run_logger()
     logger.info("validated %s with Great Expectations: %d rows, %d findings", table, len(frame), len(findings))
     if docs_dir:

@@ -39,8 +39,8 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 from great_expectations.render.renderer.site_builder import SiteBuilder
 
-from complyflow.config import Control, Rule
-from complyflow.model import EvidenceGap, Finding, Status
+from complyflow.core.config import Control, Rule
+from complyflow.core.model import EvidenceGap, Finding, Status
 
 ID_COLUMN = "resource_id"
 DATASOURCE = "complyflow-evidence"
@@ -90,10 +90,12 @@ def describe_rule(rule: Rule) -> str:
 def _expectations(control: Control) -> tuple[Any, Any]:
     condition = {"row_condition": control.applies_when, "condition_parser": "pandas"} if control.applies_when else {}
     rule_cls = getattr(gxe, control.rule.class_name)
-    rule = rule_cls(column=control.rule.column, **control.rule.kwargs, **condition,
-                    meta={"control_id": control.id, "kind": "rule"})
-    complete = gxe.ExpectColumnValuesToNotBeNull(column=control.rule.column, **condition,
-                                                 meta={"control_id": control.id, "kind": "complete"})
+    rule = rule_cls(
+        column=control.rule.column, **control.rule.kwargs, **condition, meta={"control_id": control.id, "kind": "rule"}
+    )
+    complete = gxe.ExpectColumnValuesToNotBeNull(
+        column=control.rule.column, **condition, meta={"control_id": control.id, "kind": "complete"}
+    )
     return rule, complete
 
 
@@ -212,14 +214,26 @@ def findings_for_table(
     for control in controls:
         expected = describe_rule(control.rule)
 
-        def finding(row: Any, status: Status, observed: str, message: str = "", *, c: Control = control,
-                    e: str = expected) -> Finding:
+        def finding(
+            row: Any, status: Status, observed: str, message: str = "", *, c: Control = control, e: str = expected
+        ) -> Finding:
             return Finding(
-                run_id=run_id, control_id=c.id, control_title=c.title, resource_arn=str(row["resource_arn"]),
-                resource_id=str(row["resource_id"]), resource_type=str(row["resource_type"]),
-                resource_name=str(row["resource_name"]), account=str(row["account"]), region=str(row["region"]),
-                status=status, severity=c.severity, owner=str(row.get("owner") or ""), observed=observed,
-                expected=e, evidence_file=evidence_file, message=message,
+                run_id=run_id,
+                control_id=c.id,
+                control_title=c.title,
+                resource_arn=str(row["resource_arn"]),
+                resource_id=str(row["resource_id"]),
+                resource_type=str(row["resource_type"]),
+                resource_name=str(row["resource_name"]),
+                account=str(row["account"]),
+                region=str(row["region"]),
+                status=status,
+                severity=c.severity,
+                owner=str(row.get("owner") or ""),
+                observed=observed,
+                expected=e,
+                evidence_file=evidence_file,
+                message=message,
                 owner_route=str(row.get("owner_source") or ""),
             )
 
@@ -236,16 +250,20 @@ def findings_for_table(
         for row in frame.to_dict("records"):
             rid = str(row[ID_COLUMN])
             value = row.get(control.rule.column)
-            observed = "; ".join(f"{col} = {_value(row.get(col))}"
-                                 for col in (control.rule.column, *control.observed_columns))
+            observed = "; ".join(
+                f"{col} = {_value(row.get(col))}" for col in (control.rule.column, *control.observed_columns)
+            )
             gap = resource_gaps.get(rid)
             unknown = _value(value) == "missing"
             if error:
                 if rid in applicable_ids:
                     findings.append(finding(row, Status.ERROR, observed, f"validation error: {error}"))
             elif rid in incomplete or (gap is not None and unknown):
-                reason = (f"evidence missing: {gap.operation} {gap.error_code}: {gap.message}"[:500] if gap
-                          else "evidence missing")
+                reason = (
+                    f"evidence missing: {gap.operation} {gap.error_code}: {gap.message}"[:500]
+                    if gap
+                    else "evidence missing"
+                )
                 findings.append(finding(row, Status.ERROR, observed, reason))
             elif rid in failing:
                 findings.append(finding(row, Status.FAIL, observed, control.title))
@@ -257,23 +275,45 @@ def findings_for_table(
 def _scope_error(run_id: str, control: Control, gap: EvidenceGap, expected: str, evidence_file: str) -> Finding:
     scope = f"{gap.account}/{gap.region}/{gap.service}"
     return Finding(
-        run_id=run_id, control_id=control.id, control_title=control.title,
+        run_id=run_id,
+        control_id=control.id,
+        control_title=control.title,
         resource_arn=f"arn:aws:{gap.service}:{'' if gap.region == 'global' else gap.region}:{gap.account}:*",
-        resource_id=scope, resource_type="EvidenceScope", resource_name=scope, account=gap.account,
-        region=gap.region, status=Status.ERROR, severity=control.severity, owner="", observed="evidence gap",
-        expected=expected, evidence_file=evidence_file,
+        resource_id=scope,
+        resource_type="EvidenceScope",
+        resource_name=scope,
+        account=gap.account,
+        region=gap.region,
+        status=Status.ERROR,
+        severity=control.severity,
+        owner="",
+        observed="evidence gap",
+        expected=expected,
+        evidence_file=evidence_file,
         message=f"evidence gap: {gap.operation} failed with {gap.error_code}: {gap.message}"[:500],
     )
 
 
-def _unread_resource_error(run_id: str, control: Control, gap: EvidenceGap, expected: str,
-                           evidence_file: str) -> Finding:
+def _unread_resource_error(
+    run_id: str, control: Control, gap: EvidenceGap, expected: str, evidence_file: str
+) -> Finding:
     rid = str(gap.resource_id)
     return Finding(
-        run_id=run_id, control_id=control.id, control_title=control.title, resource_arn=rid, resource_id=rid,
-        resource_type="UnreadResource", resource_name=rid.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or rid,
-        account=gap.account, region=gap.region, status=Status.ERROR, severity=control.severity, owner="",
-        observed="evidence gap", expected=expected, evidence_file=evidence_file,
+        run_id=run_id,
+        control_id=control.id,
+        control_title=control.title,
+        resource_arn=rid,
+        resource_id=rid,
+        resource_type="UnreadResource",
+        resource_name=rid.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or rid,
+        account=gap.account,
+        region=gap.region,
+        status=Status.ERROR,
+        severity=control.severity,
+        owner="",
+        observed="evidence gap",
+        expected=expected,
+        evidence_file=evidence_file,
         message=f"resource not readable: {gap.operation} failed with {gap.error_code}: {gap.message}"[:500],
     )
 
@@ -317,8 +357,9 @@ def build_data_docs(context: Any, *, table: str, run_id: str, site_dir: Path) ->
     context; `tasks.report.docs_index` writes the run's index once every table is rendered.
     """
     store = context.validation_results_store
-    keys = [k for k in store.list_keys()
-            if k.expectation_suite_identifier.name == table and k.run_id.run_name == run_id]
+    keys = [
+        k for k in store.list_keys() if k.expectation_suite_identifier.name == table and k.run_id.run_name == run_id
+    ]
     if not keys:
         return None
     key = max(keys, key=lambda k: k.run_id.run_time)
@@ -328,12 +369,15 @@ def build_data_docs(context: Any, *, table: str, run_id: str, site_dir: Path) ->
     docs = gx.get_context(mode="ephemeral")
     docs.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite_key = ExpectationSuiteIdentifier(name=table)
-    docs.expectations_store.set(suite_key, context.expectations_store.get(context.expectations_store.get_key(
-        name=table, id=None)))
+    docs.expectations_store.set(
+        suite_key, context.expectations_store.get(context.expectations_store.get_key(name=table, id=None))
+    )
     docs.validation_results_store.set(key, result)
     site_dir.mkdir(parents=True, exist_ok=True)
     builder = SiteBuilder(
-        data_context=docs, site_name="complyflow", show_how_to_buttons=False,
+        data_context=docs,
+        site_name="complyflow",
+        show_how_to_buttons=False,
         store_backend={"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
         site_index_builder={"class_name": "DefaultSiteIndexBuilder"},
     )

@@ -57,10 +57,16 @@ class VerifyReport:
         return not [i for i in self.issues if i.severity == ERROR]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"location": self.location, "since": self.since.isoformat() if self.since else None, "ok": self.ok,
-                "runs_checked": self.runs_checked, "files_checked": self.files_checked,
-                "issues": [{"kind": i.kind, "path": i.path, "detail": i.detail, "severity": i.severity}
-                           for i in self.issues]}
+        return {
+            "location": self.location,
+            "since": self.since.isoformat() if self.since else None,
+            "ok": self.ok,
+            "runs_checked": self.runs_checked,
+            "files_checked": self.files_checked,
+            "issues": [
+                {"kind": i.kind, "path": i.path, "detail": i.detail, "severity": i.severity} for i in self.issues
+            ],
+        }
 
 
 def _load_json(store: EvidenceStore, key: str) -> tuple[bytes, dict[str, Any]] | None:
@@ -80,8 +86,9 @@ def _in_range(run_id: str, since: date | None) -> bool:
     return since is None or (started is not None and started >= since)
 
 
-def _walk_chain(store: EvidenceStore, present: set[str], since: date | None,
-                report: VerifyReport) -> tuple[set[str], dict[str, dict[str, Any]]]:
+def _walk_chain(
+    store: EvidenceStore, present: set[str], since: date | None, report: VerifyReport
+) -> tuple[set[str], dict[str, dict[str, Any]]]:
     """Follow the chain from the head; returns the runs on it and their parsed manifests."""
     manifests: dict[str, dict[str, Any]] = {}
     try:
@@ -92,8 +99,13 @@ def _walk_chain(store: EvidenceStore, present: set[str], since: date | None,
     sealed = sorted(r for r in present if store.exists(run_key(r, MANIFEST)))
     if head is None:
         if sealed:
-            report.issues.append(Issue("head-missing", CHAIN_HEAD, f"no chain head, yet {len(sealed)} sealed run(s) "
-                                       "exist: the newest run may have been removed"))
+            report.issues.append(
+                Issue(
+                    "head-missing",
+                    CHAIN_HEAD,
+                    f"no chain head, yet {len(sealed)} sealed run(s) exist: the newest run may have been removed",
+                )
+            )
             current, expected, referrer = sealed[-1], None, "the newest sealed run"
         else:
             return set(), manifests
@@ -118,33 +130,59 @@ def _walk_chain(store: EvidenceStore, present: set[str], since: date | None,
         manifests[current] = manifest
         actual = hashlib.sha256(data).hexdigest()
         if expected is not None and actual != expected:
-            report.issues.append(Issue("altered", run_key(current, MANIFEST),
-                                       f"SHA-256 {actual[:12]}… differs from {expected[:12]}… recorded by {referrer}"))
+            report.issues.append(
+                Issue(
+                    "altered",
+                    run_key(current, MANIFEST),
+                    f"SHA-256 {actual[:12]}… differs from {expected[:12]}… recorded by {referrer}",
+                )
+            )
         if manifest.get("run_id") != current:
-            report.issues.append(Issue("altered", run_key(current, MANIFEST),
-                                       f"names run {manifest.get('run_id')!r}, not its folder {current!r}"))
+            report.issues.append(
+                Issue(
+                    "altered",
+                    run_key(current, MANIFEST),
+                    f"names run {manifest.get('run_id')!r}, not its folder {current!r}",
+                )
+            )
         if not _in_range(current, since):
             break  # the link into the period is checked; older runs are out of scope
-        referrer, expected, current = f"run {current}", manifest.get("previous_manifest_sha256"), \
-            manifest.get("previous_run_id")
+        referrer, expected, current = (
+            f"run {current}",
+            manifest.get("previous_manifest_sha256"),
+            manifest.get("previous_run_id"),
+        )
     return visited, manifests
 
 
-def _check_files(store: EvidenceStore, run_id: str, manifest: dict[str, Any], keys: list[str],
-                 retention_days: int | None, today: date, report: VerifyReport) -> None:
+def _check_files(
+    store: EvidenceStore,
+    run_id: str,
+    manifest: dict[str, Any],
+    keys: list[str],
+    retention_days: int | None,
+    today: date,
+    report: VerifyReport,
+) -> None:
     listed: dict[str, Any] = manifest.get("files") or {}
     pruned = _load_json(store, run_key(run_id, TOMBSTONE))
     if pruned is not None:
         tombstone = pruned[1]
         manifest_hash = store.sha256(run_key(run_id, MANIFEST))
         if tombstone.get("manifest_sha256") != manifest_hash:
-            report.issues.append(Issue("altered", run_key(run_id, TOMBSTONE),
-                                       "its manifest hash differs from the manifest's"))
+            report.issues.append(
+                Issue("altered", run_key(run_id, TOMBSTONE), "its manifest hash differs from the manifest's")
+            )
         started = run_date(run_id)
         if retention_days is not None and started is not None and started >= today - timedelta(days=retention_days):
-            report.issues.append(Issue("pruned-early", run_key(run_id, TOMBSTONE),
-                                       f"run is younger than the {retention_days}-day retention period"))
-    present = {key[len(run_key(run_id)):] for key in keys}
+            report.issues.append(
+                Issue(
+                    "pruned-early",
+                    run_key(run_id, TOMBSTONE),
+                    f"run is younger than the {retention_days}-day retention period",
+                )
+            )
+    present = {key[len(run_key(run_id)) :] for key in keys}
     for relative, entry in sorted(listed.items()):
         key = run_key(run_id, relative)
         if relative not in present:
@@ -154,14 +192,20 @@ def _check_files(store: EvidenceStore, run_id: str, manifest: dict[str, Any], ke
         report.files_checked += 1
         actual = store.sha256(key)
         if actual != entry.get("sha256"):
-            report.issues.append(Issue("altered", key, f"SHA-256 {actual[:12]}… differs from the manifest's "
-                                       f"{str(entry.get('sha256'))[:12]}…"))
+            report.issues.append(
+                Issue(
+                    "altered",
+                    key,
+                    f"SHA-256 {actual[:12]}… differs from the manifest's {str(entry.get('sha256'))[:12]}…",
+                )
+            )
     for relative in sorted(present - set(listed) - {MANIFEST, TOMBSTONE}):
         report.issues.append(Issue("extra", run_key(run_id, relative), "not listed in the run's manifest"))
 
 
-def verify_store(store: EvidenceStore, since: date | None = None, retention_days: int | None = None,
-                 today: date | None = None) -> VerifyReport:
+def verify_store(
+    store: EvidenceStore, since: date | None = None, retention_days: int | None = None, today: date | None = None
+) -> VerifyReport:
     """Recompute hashes and the chain of every run started on or after `since` (all runs by default)."""
     today = today or datetime.now(UTC).date()
     report = VerifyReport(location=store.location, since=since)
@@ -181,13 +225,22 @@ def verify_store(store: EvidenceStore, since: date | None = None, retention_days
         if manifest is None:
             loaded = _load_json(store, run_key(run_id, MANIFEST))
             if loaded is None:
-                report.issues.append(Issue("unsealed", run_key(run_id), "no manifest: the run crashed or is still "
-                                           "running", severity=WARNING))
+                report.issues.append(
+                    Issue(
+                        "unsealed",
+                        run_key(run_id),
+                        "no manifest: the run crashed or is still running",
+                        severity=WARNING,
+                    )
+                )
                 continue
             manifest = loaded[1]
         if run_id not in on_chain:
-            report.issues.append(Issue("unlinked", run_key(run_id, MANIFEST),
-                                       "sealed, but no later manifest or the chain head links to it"))
+            report.issues.append(
+                Issue(
+                    "unlinked", run_key(run_id, MANIFEST), "sealed, but no later manifest or the chain head links to it"
+                )
+            )
         report.runs_checked.append(run_id)
         _check_files(store, run_id, manifest, by_run[run_id], retention_days, today, report)
     return report

@@ -12,8 +12,15 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 # pytest-xdist workers inherit COLUMNS=80, which rich would freeze as the width of the CLI's consoles.
 os.environ.pop("COLUMNS", None)
 # Never real AWS, even in module-scoped fixtures that run before per-test ones.
-os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                   "AWS_DEFAULT_REGION": "us-east-1", "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+    }
+)
 for _var in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
     os.environ.pop(_var, None)
 

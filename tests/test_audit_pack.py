@@ -17,9 +17,9 @@ from typing import get_args
 import pytest
 from moto import mock_aws
 
-from complyflow.config import FRAMEWORKS, Config, load_config
+from complyflow.core.config import FRAMEWORKS, Config, load_config
+from complyflow.core.model import Finding, Status
 from complyflow.demo import seed_demo_estate
-from complyflow.model import Finding, Status
 from flows.pre_audit import AUDIT_PACK_INDEX_KEY, AUDIT_PACK_KEY, FrameworkName, download_hint, pre_audit
 from tasks.audit_pack import CHECKSUMS, INDEX, PackRequest, build_audit_pack, resolve_period
 from tasks.evidence import MANIFEST, LocalStore, RunFolder, prune, seal
@@ -31,10 +31,23 @@ NOW = datetime(2026, 3, 11, 9, tzinfo=UTC)
 
 def _finding(run_id: str, control: str, name: str, status: Status, account: str = "123456789012") -> Finding:
     arn = f"arn:aws:s3:::{name}"
-    return Finding(run_id=run_id, control_id=control, control_title=control, resource_arn=arn, resource_id=arn,
-                   resource_type="AwsS3Bucket", resource_name=name, account=account, region="us-east-1",
-                   status=status, severity="high", owner="data-eng", observed="none", expected="encrypted",
-                   evidence_file="evidence/s3_buckets.parquet")
+    return Finding(
+        run_id=run_id,
+        control_id=control,
+        control_title=control,
+        resource_arn=arn,
+        resource_id=arn,
+        resource_type="AwsS3Bucket",
+        resource_name=name,
+        account=account,
+        region="us-east-1",
+        status=status,
+        severity="high",
+        owner="data-eng",
+        observed="none",
+        expected="encrypted",
+        evidence_file="evidence/s3_buckets.parquet",
+    )
 
 
 def _run(root: Path, run_id: str, findings: list[Finding]) -> None:
@@ -49,11 +62,15 @@ def _run(root: Path, run_id: str, findings: list[Finding]) -> None:
 def store(tmp_path: Path) -> LocalStore:
     root = tmp_path / "evidence"
     for run_id in RUNS:
-        _run(root, run_id, [
-            _finding(run_id, "s3-bucket-default-encryption", "<script>alert(1)</script>", Status.FAIL),
-            _finding(run_id, "s3-bucket-default-encryption", "good-bucket", Status.PASS),
-            _finding(run_id, "s3-bucket-tls-only", "good-bucket", Status.PASS, account="210987654321"),
-        ])
+        _run(
+            root,
+            run_id,
+            [
+                _finding(run_id, "s3-bucket-default-encryption", "<script>alert(1)</script>", Status.FAIL),
+                _finding(run_id, "s3-bucket-default-encryption", "good-bucket", Status.PASS),
+                _finding(run_id, "s3-bucket-tls-only", "good-bucket", Status.PASS, account="210987654321"),
+            ],
+        )
     return LocalStore(root)
 
 
@@ -67,8 +84,9 @@ def _open(path: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def test_pack_holds_the_period_its_manifests_catalog_register_and_findings(store: LocalStore, config: Config,
-                                                                           tmp_path: Path) -> None:
+def test_pack_holds_the_period_its_manifests_catalog_register_and_findings(
+    store: LocalStore, config: Config, tmp_path: Path
+) -> None:
     request = PackRequest(period_start=date(2026, 3, 2), period_end=date(2026, 3, 10))
     pack = build_audit_pack(store, config, request, out_dir=tmp_path / "out", now=NOW)
     files = _open(pack.path)
@@ -88,7 +106,9 @@ def test_pack_holds_the_period_its_manifests_catalog_register_and_findings(store
     assert len(newest) == 3 and {r["run_id"] for r in newest} == {RUNS[2]}
     ocsf = json.loads(files["findings/findings.ocsf.json"])
     assert len(ocsf) == 3 and {item["metadata"]["event_code"] for item in ocsf} == {
-        "s3-bucket-default-encryption", "s3-bucket-tls-only"}
+        "s3-bucket-default-encryption",
+        "s3-bucket-tls-only",
+    }
     page = files["findings/findings.html"].decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
     assert "Evidence verified" in page
@@ -114,8 +134,9 @@ def test_index_and_checksums_cover_every_file(store: LocalStore, config: Config)
 
 
 def test_scope_narrows_the_findings_not_the_sealed_evidence(store: LocalStore, config: Config) -> None:
-    request = PackRequest(date(2026, 3, 1), date(2026, 3, 10), control_ids=("s3-bucket-tls-only",),
-                          account_ids=("210987654321",))
+    request = PackRequest(
+        date(2026, 3, 1), date(2026, 3, 10), control_ids=("s3-bucket-tls-only",), account_ids=("210987654321",)
+    )
     files = _open(build_audit_pack(store, config, request, now=NOW).path)
     rows = list(csv.DictReader(io.StringIO(files["findings/findings.csv"].decode())))
     assert [(r["control_id"], r["account"]) for r in rows] == [("s3-bucket-tls-only", "210987654321")]
@@ -137,11 +158,12 @@ def test_tampered_evidence_is_packed_with_a_failed_verification(store: LocalStor
 
 def test_pruned_runs_keep_their_manifest_and_tombstone_in_the_pack(store: LocalStore, config: Config) -> None:
     prune(store, retention_days=5, now=NOW)
-    pack = build_audit_pack(store, config, PackRequest(date(2026, 3, 1), date(2026, 3, 10)), retention_days=5,
-                            now=NOW)
+    pack = build_audit_pack(store, config, PackRequest(date(2026, 3, 1), date(2026, 3, 10)), retention_days=5, now=NOW)
     files = _open(pack.path)
     assert sorted(n for n in files if n.startswith(f"runs/{RUNS[0]}/")) == [
-        f"runs/{RUNS[0]}/manifest.json", f"runs/{RUNS[0]}/pruned.json"]
+        f"runs/{RUNS[0]}/manifest.json",
+        f"runs/{RUNS[0]}/pruned.json",
+    ]
     assert pack.verification.ok
     assert [r["pruned"] for r in json.loads(files[INDEX])["runs"]] == [True, True, False]
 
@@ -150,8 +172,12 @@ def test_empty_period_and_unknown_runs_are_refused(store: LocalStore, config: Co
     with pytest.raises(ValueError, match="no stored runs between 2025-01-01 and 2025-02-01"):
         build_audit_pack(store, config, PackRequest(date(2025, 1, 1), date(2025, 2, 1)), now=NOW)
     with pytest.raises(ValueError, match="20990101T000000Z-ffffff.* not found"):
-        build_audit_pack(store, config, PackRequest(date(2026, 3, 1), date(2026, 3, 2),
-                                                    include_runs=("20990101T000000Z-ffffff",)), now=NOW)
+        build_audit_pack(
+            store,
+            config,
+            PackRequest(date(2026, 3, 1), date(2026, 3, 2), include_runs=("20990101T000000Z-ffffff",)),
+            now=NOW,
+        )
 
 
 def test_period_defaults_and_bad_periods() -> None:
@@ -184,8 +210,11 @@ def pre_audit_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactor
     evidence = tmp_path_factory.mktemp("pre-audit") / "evidence"
     with mock_aws():
         seed_demo_estate()
-        return pre_audit(frameworks=["soc2"], controls=["s3-bucket-default-encryption", "iam-user-console-mfa"],
-                         evidence_dir=str(evidence))
+        return pre_audit(
+            frameworks=["soc2"],
+            controls=["s3-bucket-default-encryption", "iam-user-console-mfa"],
+            evidence_dir=str(evidence),
+        )
 
 
 def test_pre_audit_runs_fresh_and_links_its_pack(pre_audit_run: dict) -> None:
@@ -210,8 +239,9 @@ def test_pre_audit_publishes_link_and_index_artifacts(pre_audit_run: dict) -> No
 
     async def latest() -> dict[str, object]:
         async with get_client() as client:
-            found = await client.read_latest_artifacts(artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=[AUDIT_PACK_KEY, AUDIT_PACK_INDEX_KEY])))
+            found = await client.read_latest_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[AUDIT_PACK_KEY, AUDIT_PACK_INDEX_KEY]))
+            )
             return {a.key: a for a in found}
 
     artifacts = asyncio.run(latest())
@@ -230,5 +260,6 @@ def test_bad_period_fails_before_collecting(prefect_harness: None, tmp_path: Pat
 def test_pack_from_a_copied_store_still_verifies(store: LocalStore, config: Config, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(store.root, copy)
-    assert build_audit_pack(LocalStore(copy), config, PackRequest(date(2026, 3, 1), date(2026, 3, 10)),
-                            now=NOW).verification.ok
+    assert build_audit_pack(
+        LocalStore(copy), config, PackRequest(date(2026, 3, 1), date(2026, 3, 10)), now=NOW
+    ).verification.ok

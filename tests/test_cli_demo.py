@@ -48,16 +48,19 @@ def test_demo_twice_leaves_consistent_evidence_and_announces_nothing_new_the_sec
     assert second_dir != run_dir
     again = json.loads((second_dir / "findings" / "findings.json").read_text())["findings"]
     assert {f["key"] for f in again if f["status"] == "FAIL"} == fails
-    later = [json.loads(line) for line in outbox.read_text().splitlines()][len(records):]
+    later = [json.loads(line) for line in outbox.read_text().splitlines()][len(records) :]
     assert not [r for r in later if r.get("purpose") == "digest"], "the second run announced something"
     second_manifest = json.loads((second_dir / "manifest.json").read_text())
-    assert second_manifest["previous_manifest_sha256"] == hashlib.sha256(
-        (run_dir / "manifest.json").read_bytes()).hexdigest()
+    assert (
+        second_manifest["previous_manifest_sha256"]
+        == hashlib.sha256((run_dir / "manifest.json").read_bytes()).hexdigest()
+    )
 
 
 def test_malformed_config_fails_before_any_aws_call_naming_file_and_field(config_dir: Path) -> None:
     (config_dir / "controls" / "iam-root-mfa.yaml").write_text(
-        (config_dir / "controls" / "iam-root-mfa.yaml").read_text().replace("severity: critical", "severity: huge"))
+        (config_dir / "controls" / "iam-root-mfa.yaml").read_text().replace("severity: critical", "severity: huge")
+    )
     result = CliRunner().invoke(app, ["run", "nightly", "--config", str(config_dir)], env={"COLUMNS": "400"})
     assert result.exit_code == 2
     assert "iam-root-mfa.yaml" in result.output and "severity" in result.output

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from complyflow.cli import app
-from complyflow.config import FRAMEWORKS, ConfigError, load_config
+from complyflow.core.config import FRAMEWORKS, ConfigError, load_config
 
 CONTROL: dict[str, Any] = {
     "id": "key-rotation",
@@ -69,8 +69,12 @@ def test_minimal_config_loads(minimal: Path) -> None:
 
 def test_shipped_catalog_loads_with_well_formed_framework_references() -> None:
     config = load_config(Path(__file__).resolve().parent.parent / "configs")
-    patterns = {"iso27001": r"A\.[5-8]\.\d+", "iso42001": r"A\.\d+(\.\d+)*", "soc2": r"(CC|A|C|PI|P)\d+\.\d+",
-                "cis_aws": r"\d+(\.\d+)*"}
+    patterns = {
+        "iso27001": r"A\.[5-8]\.\d+",
+        "iso42001": r"A\.\d+(\.\d+)*",
+        "soc2": r"(CC|A|C|PI|P)\d+\.\d+",
+        "cis_aws": r"\d+(\.\d+)*",
+    }
     assert set(patterns) == set(FRAMEWORKS)
     for control in config.controls:
         assert control.frameworks, f"{control.id}: no framework mapping"
@@ -79,16 +83,25 @@ def test_shipped_catalog_loads_with_well_formed_framework_references() -> None:
                 assert re.fullmatch(patterns[framework], ref), f"{control.id}: {framework} {ref!r}"
 
 
-@pytest.mark.parametrize(("change", "field", "reason"), [
-    ({"severity": "urgent"}, "severity", "Input should be 'critical'"),
-    ({"policy_clause": {"document": "AI Security Policy"}}, "policy_clause.section", "Field required"),
-    ({"frameworks": {"nist": ["AC-2"]}}, "frameworks.nist.[key]", "Input should be 'iso27001'"),
-    ({"severty": "high"}, "severty", "Extra inputs are not permitted"),
-    ({"rule": {"expectation": "expect_table_row_count_to_equal", "column": "x"}}, "rule.expectation",
-     "String should match pattern"),
-    ({"rule": {"expectation": "expect_column_values_to_be_awesome", "column": "x"}}, "rule",
-     "unknown Great Expectations expectation 'expect_column_values_to_be_awesome'"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"severity": "urgent"}, "severity", "Input should be 'critical'"),
+        ({"policy_clause": {"document": "AI Security Policy"}}, "policy_clause.section", "Field required"),
+        ({"frameworks": {"nist": ["AC-2"]}}, "frameworks.nist.[key]", "Input should be 'iso27001'"),
+        ({"severty": "high"}, "severty", "Extra inputs are not permitted"),
+        (
+            {"rule": {"expectation": "expect_table_row_count_to_equal", "column": "x"}},
+            "rule.expectation",
+            "String should match pattern",
+        ),
+        (
+            {"rule": {"expectation": "expect_column_values_to_be_awesome", "column": "x"}},
+            "rule",
+            "unknown Great Expectations expectation 'expect_column_values_to_be_awesome'",
+        ),
+    ],
+)
 def test_malformed_control_names_file_control_and_field(minimal: Path, change: dict, field: str, reason: str) -> None:
     path = minimal / "controls" / "key-rotation.yaml"
     write(path, {**CONTROL, **change})
@@ -124,8 +137,7 @@ def test_empty_controls_folder_is_an_error(minimal: Path) -> None:
     assert load_error(minimal) == f"{minimal.resolve() / 'controls'}: no controls declared"
 
 
-@pytest.mark.parametrize("field", ["approver", "justification", "expiry_date", "approval_date", "control",
-                                   "resource"])
+@pytest.mark.parametrize("field", ["approver", "justification", "expiry_date", "approval_date", "control", "resource"])
 def test_exception_without_a_required_field_is_rejected(minimal: Path, field: str) -> None:
     path = minimal / "exceptions.yaml"
     write(path, {"exceptions": [{k: v for k, v in EXCEPTION.items() if k != field}]})
@@ -201,8 +213,7 @@ def test_misspelt_exceptions_key_is_rejected(minimal: Path) -> None:
 
 def test_controls_command_filters_by_framework(minimal: Path) -> None:
     runner = CliRunner()
-    iso = runner.invoke(app, ["controls", "--framework", "iso27001", "--config", str(minimal)],
-                        env={"COLUMNS": "250"})
+    iso = runner.invoke(app, ["controls", "--framework", "iso27001", "--config", str(minimal)], env={"COLUMNS": "250"})
     assert iso.exit_code == 0, iso.output
     assert "key-rotation" in iso.output and "tls-only" not in iso.output
     soc2 = runner.invoke(app, ["controls", "--framework", "soc2", "--config", str(minimal)], env={"COLUMNS": "250"})

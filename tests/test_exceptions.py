@@ -7,29 +7,60 @@ from typing import Any
 
 import pytest
 
-from complyflow.config import ExceptionEntry, ExceptionsRegister
-from complyflow.model import Finding, Status
+from complyflow.core.config import ExceptionEntry, ExceptionsRegister
+from complyflow.core.model import Finding, Status
 from tasks.exceptions import apply_exceptions
 
 TODAY = date(2026, 11, 29)
 ARN = "arn:aws:logs:eu-west-1:111111111111:log-group:/demo/scratch-1"
 
 
-def finding(status: Status = Status.FAIL, *, control_id: str = "logs-retention-365", arn: str = ARN,
-            resource_id: str | None = None) -> Finding:
-    return Finding(run_id="R", control_id=control_id, control_title="t", resource_arn=arn,
-                   resource_id=resource_id or arn, resource_type="AwsLogsLogGroup",
-                   resource_name=arn.rsplit(":", 1)[-1],
-                   account="111111111111", region="eu-west-1", status=status, severity="low", owner="ml-research",
-                   observed="retention_days = 7", expected="retention_days >= 365", evidence_file="e",
-                   message="Log groups keep logs for a year")
+def finding(
+    status: Status = Status.FAIL,
+    *,
+    control_id: str = "logs-retention-365",
+    arn: str = ARN,
+    resource_id: str | None = None,
+) -> Finding:
+    return Finding(
+        run_id="R",
+        control_id=control_id,
+        control_title="t",
+        resource_arn=arn,
+        resource_id=resource_id or arn,
+        resource_type="AwsLogsLogGroup",
+        resource_name=arn.rsplit(":", 1)[-1],
+        account="111111111111",
+        region="eu-west-1",
+        status=status,
+        severity="low",
+        owner="ml-research",
+        observed="retention_days = 7",
+        expected="retention_days >= 365",
+        evidence_file="e",
+        message="Log groups keep logs for a year",
+    )
 
 
-def entry(eid: str = "EXC-1", *, resource: str = "arn:aws:logs:*:*:log-group:/demo/scratch*",
-          control: str = "logs-retention-365", approval: date = date(2026, 9, 1), expiry: date = date(2027, 3, 1),
-          **extra: Any) -> ExceptionEntry:
-    return ExceptionEntry(id=eid, control=control, resource=resource, justification="throw-away data",
-                          approver="ciso@example.com", approval_date=approval, expiry_date=expiry, **extra)
+def entry(
+    eid: str = "EXC-1",
+    *,
+    resource: str = "arn:aws:logs:*:*:log-group:/demo/scratch*",
+    control: str = "logs-retention-365",
+    approval: date = date(2026, 9, 1),
+    expiry: date = date(2027, 3, 1),
+    **extra: Any,
+) -> ExceptionEntry:
+    return ExceptionEntry(
+        id=eid,
+        control=control,
+        resource=resource,
+        justification="throw-away data",
+        approver="ciso@example.com",
+        approval_date=approval,
+        expiry_date=expiry,
+        **extra,
+    )
 
 
 def register(*entries: ExceptionEntry, window: int = 30) -> ExceptionsRegister:
@@ -91,15 +122,26 @@ def test_only_failures_can_be_excepted(status: Status) -> None:
     assert [e.id for e in outcome.unused] == ["EXC-1"]
 
 
-@pytest.mark.parametrize(("pattern", "arn", "matches"), [
-    ("arn:aws:logs:*:*:log-group:/demo/scratch*", ARN, True),
-    ("arn:aws:logs:*:*:log-group:/demo/scratch*", "arn:aws:logs:us-east-1:222222222222:log-group:/demo/scratch", True),
-    ("arn:aws:logs:*:*:log-group:/demo/scratch*", "arn:aws:logs:eu-west-1:111111111111:log-group:/demo/train", False),
-    ("arn:aws:logs:*:*:log-group:/demo/scratch*", ARN.upper(), False),  # case-sensitive, like ARNs
-    (ARN, ARN, True),
-    ("arn:aws:logs:eu-west-1:111111111111:log-group:/demo/scratch-?", ARN, True),
-    ("arn:aws:logs:eu-west-1:111111111111:log-group:/demo/scratch-[2-9]", ARN, False),
-])
+@pytest.mark.parametrize(
+    ("pattern", "arn", "matches"),
+    [
+        ("arn:aws:logs:*:*:log-group:/demo/scratch*", ARN, True),
+        (
+            "arn:aws:logs:*:*:log-group:/demo/scratch*",
+            "arn:aws:logs:us-east-1:222222222222:log-group:/demo/scratch",
+            True,
+        ),
+        (
+            "arn:aws:logs:*:*:log-group:/demo/scratch*",
+            "arn:aws:logs:eu-west-1:111111111111:log-group:/demo/train",
+            False,
+        ),
+        ("arn:aws:logs:*:*:log-group:/demo/scratch*", ARN.upper(), False),  # case-sensitive, like ARNs
+        (ARN, ARN, True),
+        ("arn:aws:logs:eu-west-1:111111111111:log-group:/demo/scratch-?", ARN, True),
+        ("arn:aws:logs:eu-west-1:111111111111:log-group:/demo/scratch-[2-9]", ARN, False),
+    ],
+)
 def test_glob_match_on_arn(pattern: str, arn: str, matches: bool) -> None:
     outcome = apply_exceptions([finding(arn=arn)], register(entry(resource=pattern)), TODAY)
     assert (outcome.findings[0].status == Status.EXCEPTED) is matches
@@ -118,14 +160,17 @@ def test_exception_for_another_control_does_not_apply() -> None:
     assert outcome.findings[0].status == Status.FAIL
 
 
-@pytest.mark.parametrize(("expiry", "window", "reported"), [
-    (TODAY, 30, True),  # expires today
-    (date(2026, 12, 29), 30, True),  # last day of the window
-    (date(2026, 12, 30), 30, False),  # one day beyond it
-    (date(2026, 11, 28), 30, False),  # already lapsed: reported as lapsed, not as expiring
-    (TODAY, 0, True),
-    (date(2026, 11, 30), 0, False),
-])
+@pytest.mark.parametrize(
+    ("expiry", "window", "reported"),
+    [
+        (TODAY, 30, True),  # expires today
+        (date(2026, 12, 29), 30, True),  # last day of the window
+        (date(2026, 12, 30), 30, False),  # one day beyond it
+        (date(2026, 11, 28), 30, False),  # already lapsed: reported as lapsed, not as expiring
+        (TODAY, 0, True),
+        (date(2026, 11, 30), 0, False),
+    ],
+)
 def test_exceptions_expiring_within_the_window_are_reported(expiry: date, window: int, reported: bool) -> None:
     item = entry(expiry=expiry, approval=date(2026, 1, 1))
     outcome = apply_exceptions([], register(item, window=window), TODAY)
@@ -142,16 +187,25 @@ def test_expiring_entries_are_reported_even_when_they_matched_nothing() -> None:
 
 def test_unused_lists_only_live_entries_that_matched_no_failure() -> None:
     unused_live = entry("EXC-UNUSED", resource="arn:aws:logs:*:*:log-group:/nothing*")
-    expired = entry("EXC-EXPIRED", resource="arn:aws:logs:*:*:log-group:/nothing*", expiry=date(2026, 1, 1),
-                    approval=date(2025, 1, 1))
+    expired = entry(
+        "EXC-EXPIRED",
+        resource="arn:aws:logs:*:*:log-group:/nothing*",
+        expiry=date(2026, 1, 1),
+        approval=date(2025, 1, 1),
+    )
     outcome = apply_exceptions([finding()], register(entry(), unused_live, expired), TODAY)
     assert [e.id for e in outcome.unused] == ["EXC-UNUSED"]
 
 
 def test_findings_keep_their_order_and_count() -> None:
-    items = [finding(Status.PASS, arn="arn:aws:logs:eu-west-1:1:log-group:/a"), finding(),
-             finding(arn="arn:aws:logs:eu-west-1:1:log-group:/b")]
+    items = [
+        finding(Status.PASS, arn="arn:aws:logs:eu-west-1:1:log-group:/a"),
+        finding(),
+        finding(arn="arn:aws:logs:eu-west-1:1:log-group:/b"),
+    ]
     outcome = apply_exceptions(items, register(entry()), TODAY)
     assert [(f.resource_arn, f.status) for f in outcome.findings] == [
-        ("arn:aws:logs:eu-west-1:1:log-group:/a", Status.PASS), (ARN, Status.EXCEPTED),
-        ("arn:aws:logs:eu-west-1:1:log-group:/b", Status.FAIL)]
+        ("arn:aws:logs:eu-west-1:1:log-group:/a", Status.PASS),
+        (ARN, Status.EXCEPTED),
+        ("arn:aws:logs:eu-west-1:1:log-group:/b", Status.FAIL),
+    ]

@@ -9,7 +9,7 @@ import boto3
 import pytest
 import yaml
 
-from complyflow.config import load_config
+from complyflow.core.config import load_config
 from flows.nightly import nightly_compliance
 from tasks.collect import TABLE_SOURCES
 from tests.support.api_calls import recorded_actions
@@ -22,21 +22,29 @@ THIRD_ROLE = "arn:aws:iam::333333333333:role/complyflow-read-only"
 
 def _second_account_session() -> boto3.Session:
     creds = boto3.client("sts").assume_role(RoleArn=ROLE, RoleSessionName="seed", ExternalId="ext-123")["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                         aws_session_token=creds["SessionToken"], region_name="us-east-1")
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
 
 
 @pytest.mark.usefixtures("aws", "prefect_harness")
 def test_two_accounts_via_assume_role_with_an_evidence_gap_in_one(config_dir: Path, tmp_path: Path) -> None:
-    (config_dir / "scope.yaml").write_text(yaml.safe_dump({
-        "global_region": "us-east-1",
-        "regions": ["us-east-1", "eu-west-1"],
-        "accounts": [
-            {"name": "main", "owner": "main-team"},
-            {"name": "second", "role_arn": ROLE, "external_id": "ext-123", "owner": "second-team"},
-            {"name": "third", "id": "333333333333", "role_arn": THIRD_ROLE, "owner": "third-team"},
-        ],
-    }))
+    (config_dir / "scope.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "global_region": "us-east-1",
+                "regions": ["us-east-1", "eu-west-1"],
+                "accounts": [
+                    {"name": "main", "owner": "main-team"},
+                    {"name": "second", "role_arn": ROLE, "external_id": "ext-123", "owner": "second-team"},
+                    {"name": "third", "id": "333333333333", "role_arn": THIRD_ROLE, "owner": "third-team"},
+                ],
+            }
+        )
+    )
     boto3.client("logs").create_log_group(logGroupName="/main/app")
     second = _second_account_session()
     second.client("logs", region_name="eu-west-1").create_log_group(logGroupName="/second/app")
@@ -57,8 +65,11 @@ def test_two_accounts_via_assume_role_with_an_evidence_gap_in_one(config_dir: Pa
     assert {(f["status"], f["owner"]) for f in third} == {("ERROR", "third-team")}
     assert all("sts:AssumeRole failed with AccessDenied" in f["message"] for f in third)
     findings = [f for f in all_findings if f["account"] != "333333333333"]
-    logs = {(f["account"], f["region"], f["resource_name"], f["status"], f["owner"])
-            for f in findings if f["control_id"] == "logs-retention-365"}
+    logs = {
+        (f["account"], f["region"], f["resource_name"], f["status"], f["owner"])
+        for f in findings
+        if f["control_id"] == "logs-retention-365"
+    }
     assert logs == {
         ("123456789012", "us-east-1", "123456789012/us-east-1/logs", "ERROR", "main-team"),
         (SECOND, "us-east-1", f"{SECOND}/us-east-1/logs", "ERROR", "second-team"),

@@ -11,35 +11,39 @@ import pandas as pd
 import pytest
 from moto import mock_aws
 
-from complyflow.config import load_iam_policy
+from complyflow.core.config import load_iam_policy
 from complyflow.demo import seed_demo_estate
 from flows.nightly import nightly_compliance
 from tests.drift.test_drift_flow import DEMO_MODEL_FAILURES
 from tests.support.api_calls import allowed_actions, is_allowed, recorded_actions
 from tests.vendors.test_demo_register import DEMO_VENDOR_FAILURES, DEMO_VENDOR_OWNERS
 
-EXPECTED_FAILURES = {
-    ("iam-user-console-mfa", "bob"),
-    ("iam-access-key-rotation", "bob access key 1"),
-    ("iam-access-key-unused", "erin access key 1"),
-    ("iam-password-unused", "erin"),
-    ("iam-user-no-admin-policy", "dave"),
-    ("iam-root-mfa", "ml-platform"),
-    ("s3-bucket-sse-kms", "demo-raw-uploads"),
-    ("s3-bucket-tls-only", "demo-raw-uploads"),
-    ("s3-bucket-default-encryption", "demo-eu-features"),
-    ("s3-bucket-sse-kms", "demo-eu-features"),
-    ("ec2-ebs-default-encryption", "ml-platform eu-west-1"),
-    ("rds-storage-encrypted", "demo-legacy-db"),
-    ("dynamodb-cmk-encryption", "demo-feature-cache"),
-    ("sagemaker-notebook-kms", "demo-scratch-nb"),
-    ("kms-key-rotation", "legacy-exports"),
-    ("logs-retention-365", "/demo/training"),
-    ("logs-retention-365", "/demo/eu-api"),
-    ("cloudtrail-multi-region", "demo-debug-trail"),
-    ("cloudtrail-log-file-validation", "demo-debug-trail"),
-    ("s3-bucket-tls-only", "demo-model-monitoring"),  # moto cannot read back through a TLS-only policy
-} | DEMO_VENDOR_FAILURES | DEMO_MODEL_FAILURES
+EXPECTED_FAILURES = (
+    {
+        ("iam-user-console-mfa", "bob"),
+        ("iam-access-key-rotation", "bob access key 1"),
+        ("iam-access-key-unused", "erin access key 1"),
+        ("iam-password-unused", "erin"),
+        ("iam-user-no-admin-policy", "dave"),
+        ("iam-root-mfa", "ml-platform"),
+        ("s3-bucket-sse-kms", "demo-raw-uploads"),
+        ("s3-bucket-tls-only", "demo-raw-uploads"),
+        ("s3-bucket-default-encryption", "demo-eu-features"),
+        ("s3-bucket-sse-kms", "demo-eu-features"),
+        ("ec2-ebs-default-encryption", "ml-platform eu-west-1"),
+        ("rds-storage-encrypted", "demo-legacy-db"),
+        ("dynamodb-cmk-encryption", "demo-feature-cache"),
+        ("sagemaker-notebook-kms", "demo-scratch-nb"),
+        ("kms-key-rotation", "legacy-exports"),
+        ("logs-retention-365", "/demo/training"),
+        ("logs-retention-365", "/demo/eu-api"),
+        ("cloudtrail-multi-region", "demo-debug-trail"),
+        ("cloudtrail-log-file-validation", "demo-debug-trail"),
+        ("s3-bucket-tls-only", "demo-model-monitoring"),  # moto cannot read back through a TLS-only policy
+    }
+    | DEMO_VENDOR_FAILURES
+    | DEMO_MODEL_FAILURES
+)
 
 
 CALLED_ACTIONS: list[str] = []
@@ -109,8 +113,9 @@ def test_outbox_digests_list_every_violation_for_its_owner(demo_run: dict) -> No
     assert (notes["channel"], notes["pending"]) == ("outbox", 0)
     records = [json.loads(line) for line in Path(notes["outbox_file"]).read_text().splitlines()]
     digests = {r["owner"]: r for r in records if r.get("kind") == "message" and r["purpose"] == "digest"}
-    notified = {(i["control_id"], i["resource_name"]) for r in digests.values() for i in r["items"]
-                if i["change"] == "new"}
+    notified = {
+        (i["control_id"], i["resource_name"]) for r in digests.values() for i in r["items"] if i["change"] == "new"
+    }
     assert notified == EXPECTED_FAILURES
     assert set(digests) == {"data-eng", "ml-research", "platform-team"} | DEMO_VENDOR_OWNERS
     assert notes["digests"] == len(digests)

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-import complyflow.process_exit as process_exit
+import complyflow.core.process_exit as process_exit
 
 
 def test_gc_freeze_is_registered_once(monkeypatch: pytest.MonkeyPatch) -> None:

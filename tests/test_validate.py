@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from complyflow.config import Control, Rule
-from complyflow.model import EvidenceGap, Finding, Status
+from complyflow.core.config import Control, Rule
+from complyflow.core.model import EvidenceGap, Finding, Status
 from tasks.validate import GX_DIR_ENV, build_data_docs, describe_rule, findings_for_table, new_context
 
 TABLE = "things"
@@ -18,13 +18,28 @@ TABLE = "things"
 BETWEEN = "expect_column_values_to_be_between"
 
 
-def control(cid: str = "age-max-90", *, column: str = "age_days", expectation: str = BETWEEN,
-            kwargs: dict[str, Any] | None = None, applies_when: str | None = None, table: str = TABLE) -> Control:
+def control(
+    cid: str = "age-max-90",
+    *,
+    column: str = "age_days",
+    expectation: str = BETWEEN,
+    kwargs: dict[str, Any] | None = None,
+    applies_when: str | None = None,
+    table: str = TABLE,
+) -> Control:
     data: dict[str, Any] = {
-        "id": cid, "title": f"title of {cid}", "rationale": "why", "policy_clause": {"document": "P", "section": "1"},
-        "severity": "high", "owner_role": "team", "evidence_table": table,
-        "rule": {"expectation": expectation, "column": column, "kwargs": kwargs if kwargs is not None else
-                 {"max_value": 90}},
+        "id": cid,
+        "title": f"title of {cid}",
+        "rationale": "why",
+        "policy_clause": {"document": "P", "section": "1"},
+        "severity": "high",
+        "owner_role": "team",
+        "evidence_table": table,
+        "rule": {
+            "expectation": expectation,
+            "column": column,
+            "kwargs": kwargs if kwargs is not None else {"max_value": 90},
+        },
         "remediation": "fix it",
     }
     if applies_when:
@@ -36,16 +51,38 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     base = []
     for row in rows:
         rid = row["id"]
-        base.append({"account": "111111111111", "region": "eu-west-1", "resource_arn": f"arn:aws:x:eu-west-1:1:{rid}",
-                     "resource_type": "AwsThing", "resource_id": rid, "resource_name": f"name-{rid}", "tags": "{}",
-                     "owner": "team-a", **{k: v for k, v in row.items() if k != "id"}})
+        base.append(
+            {
+                "account": "111111111111",
+                "region": "eu-west-1",
+                "resource_arn": f"arn:aws:x:eu-west-1:1:{rid}",
+                "resource_type": "AwsThing",
+                "resource_id": rid,
+                "resource_name": f"name-{rid}",
+                "tags": "{}",
+                "owner": "team-a",
+                **{k: v for k, v in row.items() if k != "id"},
+            }
+        )
     return pd.DataFrame(base)
 
 
-def verdicts(controls: list[Control], data: pd.DataFrame, gaps: list[EvidenceGap] | None = None,
-             context: Any = None, run_id: str = "R1") -> list[Finding]:
-    return findings_for_table(context=context or new_context(), run_id=run_id, table=TABLE, frame=data,
-                              controls=controls, gaps=gaps or [], evidence_file=f"evidence/{TABLE}.parquet")
+def verdicts(
+    controls: list[Control],
+    data: pd.DataFrame,
+    gaps: list[EvidenceGap] | None = None,
+    context: Any = None,
+    run_id: str = "R1",
+) -> list[Finding]:
+    return findings_for_table(
+        context=context or new_context(),
+        run_id=run_id,
+        table=TABLE,
+        frame=data,
+        controls=controls,
+        gaps=gaps or [],
+        evidence_file=f"evidence/{TABLE}.parquet",
+    )
 
 
 def by_id(findings: list[Finding]) -> dict[str, Status]:
@@ -53,8 +90,14 @@ def by_id(findings: list[Finding]) -> dict[str, Status]:
 
 
 def test_between_boundaries_are_inclusive_unless_strict() -> None:
-    data = frame([{"id": "a", "age_days": 0}, {"id": "b", "age_days": 90}, {"id": "c", "age_days": 91},
-                  {"id": "d", "age_days": 89.5}])
+    data = frame(
+        [
+            {"id": "a", "age_days": 0},
+            {"id": "b", "age_days": 90},
+            {"id": "c", "age_days": 91},
+            {"id": "d", "age_days": 89.5},
+        ]
+    )
     inclusive = verdicts([control()], data)
     assert by_id(inclusive) == {"a": Status.PASS, "b": Status.PASS, "c": Status.FAIL, "d": Status.PASS}
     strict = verdicts([control(kwargs={"min_value": 0, "max_value": 90, "strict_max": True, "strict_min": True})], data)
@@ -74,8 +117,9 @@ def test_findings_carry_observed_and_expected_values() -> None:
 
 def test_null_values_are_errors_never_pass() -> None:
     data = frame([{"id": "a", "flag": True}, {"id": "b", "flag": None}, {"id": "c", "flag": False}])
-    rule = control("flag-true", column="flag", expectation="expect_column_values_to_be_in_set",
-                   kwargs={"value_set": [True]})
+    rule = control(
+        "flag-true", column="flag", expectation="expect_column_values_to_be_in_set", kwargs={"value_set": [True]}
+    )
     findings = verdicts([rule], data)
     assert by_id(findings) == {"a": Status.PASS, "b": Status.ERROR, "c": Status.FAIL}
     error = next(f for f in findings if f.resource_id == "b")
@@ -84,37 +128,74 @@ def test_null_values_are_errors_never_pass() -> None:
 
 
 def test_not_applicable_rows_produce_no_finding() -> None:
-    data = frame([{"id": "on", "status": "Active", "age_days": 100},
-                  {"id": "off", "status": "Inactive", "age_days": 100},
-                  {"id": "off-null", "status": "Inactive", "age_days": None}])
+    data = frame(
+        [
+            {"id": "on", "status": "Active", "age_days": 100},
+            {"id": "off", "status": "Inactive", "age_days": 100},
+            {"id": "off-null", "status": "Inactive", "age_days": None},
+        ]
+    )
     findings = verdicts([control(applies_when="status == 'Active'")], data)
     assert by_id(findings) == {"on": Status.FAIL}
 
 
 def test_scope_gap_is_an_error_for_every_control_reading_the_table() -> None:
-    gap = EvidenceGap(account="111111111111", region="eu-west-1", service="x", tables=(TABLE,),
-                      operation="ListThings", error_code="AccessDenied", message="not authorized")
-    other = EvidenceGap(account="111111111111", region="eu-west-1", service="y", tables=("other",),
-                        operation="ListOther", error_code="AccessDenied", message="not authorized")
+    gap = EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="x",
+        tables=(TABLE,),
+        operation="ListThings",
+        error_code="AccessDenied",
+        message="not authorized",
+    )
+    other = EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="y",
+        tables=("other",),
+        operation="ListOther",
+        error_code="AccessDenied",
+        message="not authorized",
+    )
     controls = [control("c-one"), control("c-two", column="size", kwargs={"min_value": 1})]
     findings = verdicts(controls, frame([]).reindex(columns=["resource_id", "age_days"]), gaps=[gap, other])
     assert [(f.control_id, f.status, f.resource_type) for f in findings] == [
-        ("c-one", Status.ERROR, "EvidenceScope"), ("c-two", Status.ERROR, "EvidenceScope")]
+        ("c-one", Status.ERROR, "EvidenceScope"),
+        ("c-two", Status.ERROR, "EvidenceScope"),
+    ]
     assert "ListThings failed with AccessDenied" in findings[0].message
     assert findings[0].resource_id == "111111111111/eu-west-1/x"
 
 
 def test_scope_gap_keeps_the_verdicts_of_rows_that_were_collected() -> None:
-    gap = EvidenceGap(account="111111111111", region="us-east-1", service="x", tables=(TABLE,),
-                      operation="ListThings", error_code="Throttling", message="slow down")
+    gap = EvidenceGap(
+        account="111111111111",
+        region="us-east-1",
+        service="x",
+        tables=(TABLE,),
+        operation="ListThings",
+        error_code="Throttling",
+        message="slow down",
+    )
     findings = verdicts([control()], frame([{"id": "a", "age_days": 1}]), gaps=[gap])
     assert sorted((f.resource_id, f.status) for f in findings) == [
-        ("111111111111/us-east-1/x", Status.ERROR), ("a", Status.PASS)]
+        ("111111111111/us-east-1/x", Status.ERROR),
+        ("a", Status.PASS),
+    ]
 
 
 def test_resource_gap_makes_a_missing_value_an_error_with_the_failed_call() -> None:
-    gap = EvidenceGap(account="111111111111", region="eu-west-1", service="x", tables=(TABLE,),
-                      operation="GetThingPolicy", error_code="AccessDenied", message="no", resource_id="b")
+    gap = EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="x",
+        tables=(TABLE,),
+        operation="GetThingPolicy",
+        error_code="AccessDenied",
+        message="no",
+        resource_id="b",
+    )
     data = frame([{"id": "a", "age_days": None}, {"id": "b", "age_days": None}, {"id": "c", "age_days": 5}])
     findings = verdicts([control(applies_when="age_days == age_days or resource_id == 'b'")], data, gaps=[gap])
     statuses = by_id(findings)
@@ -126,16 +207,32 @@ def test_resource_gap_makes_a_missing_value_an_error_with_the_failed_call() -> N
 
 
 def test_resource_gap_on_a_not_applicable_row_with_unknown_value_is_still_an_error() -> None:
-    gap = EvidenceGap(account="111111111111", region="eu-west-1", service="x", tables=(TABLE,),
-                      operation="GetThing", error_code="AccessDenied", message="no", resource_id="a")
+    gap = EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="x",
+        tables=(TABLE,),
+        operation="GetThing",
+        error_code="AccessDenied",
+        message="no",
+        resource_id="a",
+    )
     data = frame([{"id": "a", "status": None, "age_days": None}])
     findings = verdicts([control(applies_when="status == 'Active'")], data, gaps=[gap])
     assert by_id(findings) == {"a": Status.ERROR}  # applicability itself is unknown
 
 
 def test_resource_gap_does_not_override_a_value_that_was_collected() -> None:
-    gap = EvidenceGap(account="111111111111", region="eu-west-1", service="x", tables=(TABLE,),
-                      operation="GetOther", error_code="AccessDenied", message="no", resource_id="a")
+    gap = EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="x",
+        tables=(TABLE,),
+        operation="GetOther",
+        error_code="AccessDenied",
+        message="no",
+        resource_id="a",
+    )
     findings = verdicts([control()], frame([{"id": "a", "age_days": 120}]), gaps=[gap])
     assert by_id(findings) == {"a": Status.FAIL}
 
@@ -160,17 +257,33 @@ def test_empty_table_without_gaps_has_no_findings() -> None:
     assert verdicts([control()], frame([]).reindex(columns=["resource_id", "age_days"])) == []
 
 
-@pytest.mark.parametrize(("rule", "text"), [
-    (Rule(expectation="expect_column_values_to_be_in_set", column="x", kwargs={"value_set": [True]}), "x = True"),
-    (Rule(expectation="expect_column_values_to_be_in_set", column="x", kwargs={"value_set": ["a", "b"]}),
-     "x in ['a', 'b']"),
-    (Rule(expectation="expect_column_values_to_not_be_in_set", column="x", kwargs={"value_set": [0]}), "x not in [0]"),
-    (Rule(expectation="expect_column_values_to_be_between", column="x", kwargs={"min_value": 1, "strict_max": True,
-                                                                               "max_value": 5}), "x >= 1 and x < 5"),
-    (Rule(expectation="expect_column_values_to_not_be_null", column="x"), "x present"),
-    (Rule(expectation="expect_column_values_to_match_regex", column="x", kwargs={"regex": "^a"}),
-     "x match regex (regex='^a')"),
-])
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        (Rule(expectation="expect_column_values_to_be_in_set", column="x", kwargs={"value_set": [True]}), "x = True"),
+        (
+            Rule(expectation="expect_column_values_to_be_in_set", column="x", kwargs={"value_set": ["a", "b"]}),
+            "x in ['a', 'b']",
+        ),
+        (
+            Rule(expectation="expect_column_values_to_not_be_in_set", column="x", kwargs={"value_set": [0]}),
+            "x not in [0]",
+        ),
+        (
+            Rule(
+                expectation="expect_column_values_to_be_between",
+                column="x",
+                kwargs={"min_value": 1, "strict_max": True, "max_value": 5},
+            ),
+            "x >= 1 and x < 5",
+        ),
+        (Rule(expectation="expect_column_values_to_not_be_null", column="x"), "x present"),
+        (
+            Rule(expectation="expect_column_values_to_match_regex", column="x", kwargs={"regex": "^a"}),
+            "x match regex (regex='^a')",
+        ),
+    ],
+)
 def test_describe_rule(rule: Rule, text: str) -> None:
     assert describe_rule(rule) == text
 
@@ -219,9 +332,15 @@ def test_data_docs_pages_per_table_escape_resource_text_and_drop_unused_assets(t
     assert static == ["static/images/favicon.ico"]
 
     other = new_context()  # a second table, in its own context, into the same site: both pages stay
-    findings_for_table(context=other, run_id="R1", table="others", frame=frame([{"id": "x", "age_days": 3}]),
-                       controls=[control("other-age", table="others")], gaps=[],
-                       evidence_file="evidence/others.parquet")
+    findings_for_table(
+        context=other,
+        run_id="R1",
+        table="others",
+        frame=frame([{"id": "x", "age_days": 3}]),
+        controls=[control("other-age", table="others")],
+        gaps=[],
+        evidence_file="evidence/others.parquet",
+    )
     assert build_data_docs(other, table="others", run_id="R1", site_dir=site) is not None
     assert page.is_file()
     assert (site / "expectations" / "others.html").is_file()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from complyflow.model import CollectorResult
+from complyflow.core.model import CollectorResult
 from tasks.aws import AccountSession
 from tasks.collect import (
     cloudtrail,
@@ -26,8 +26,20 @@ from tasks.collect import (
 from tasks.collect.base import CollectContext, Collector
 
 COLLECTORS: tuple[Collector, ...] = tuple(
-    module.COLLECTOR for module in (
-        iam, s3, ec2, rds, dynamodb, sagemaker, sagemaker_models, kms, logs, cloudtrail, model_drift, vendors,
+    module.COLLECTOR
+    for module in (
+        iam,
+        s3,
+        ec2,
+        rds,
+        dynamodb,
+        sagemaker,
+        sagemaker_models,
+        kms,
+        logs,
+        cloudtrail,
+        model_drift,
+        vendors,
     )
 )
 TABLE_SOURCES: dict[str, Collector] = {table: c for c in COLLECTORS for table in c.tables}
@@ -42,15 +54,26 @@ def collectors_for(tables: set[str]) -> list[Collector]:
 
 
 def run_collector(
-    collector: Collector, account: AccountSession, region: str, as_of: datetime, config_dir: Path | None = None,
+    collector: Collector,
+    account: AccountSession,
+    region: str,
+    as_of: datetime,
+    config_dir: Path | None = None,
     scope_regions: tuple[str, ...] = (),
 ) -> CollectorResult:
     """Run one collector; a failing call becomes an evidence gap for its whole scope, never an empty PASS.
 
     Rows gathered before the failure are kept: they are true, and the scope gap says the list is partial.
     """
-    ctx = CollectContext(account=account, region=region, service=collector.service,
-                         tables=collector.tables, as_of=as_of, config_dir=config_dir, scope_regions=scope_regions)
+    ctx = CollectContext(
+        account=account,
+        region=region,
+        service=collector.service,
+        tables=collector.tables,
+        as_of=as_of,
+        config_dir=config_dir,
+        scope_regions=scope_regions,
+    )
     try:
         collector.collect(ctx)
     except (ClientError, BotoCoreError, OSError, ValueError, KeyError) as exc:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from complyflow.model import BASE_COLUMNS, CollectorResult, EvidenceGap
+from complyflow.core.model import BASE_COLUMNS, CollectorResult, EvidenceGap
 from tasks.aws import AccountSession, error_code, error_message
 
 

@@ -49,14 +49,21 @@ def collect_cloudtrail(ctx: CollectContext) -> None:
             covered = None  # unknown unless another trail proves coverage
         if trail.get("HomeRegion") == ctx.region:
             ctx.add(
-                TRAILS, resource_arn=arn, resource_type="AwsCloudTrailTrail", resource_name=trail["Name"],
-                tags=tags.get(arn, {}), is_multi_region=bool(trail.get("IsMultiRegionTrail")),
-                log_file_validation=bool(trail.get("LogFileValidationEnabled")), is_logging=logging,
+                TRAILS,
+                resource_arn=arn,
+                resource_type="AwsCloudTrailTrail",
+                resource_name=trail["Name"],
+                tags=tags.get(arn, {}),
+                is_multi_region=bool(trail.get("IsMultiRegionTrail")),
+                log_file_validation=bool(trail.get("LogFileValidationEnabled")),
+                is_logging=logging,
                 s3_bucket=trail.get("S3BucketName", ""),
             )
     ctx.add(
-        REGIONS, resource_arn=f"arn:aws:cloudtrail:{ctx.region}:{ctx.account_id}:trail",
-        resource_type="AwsAccountRegion", resource_name=f"{ctx.account.name} {ctx.region}",
+        REGIONS,
+        resource_arn=f"arn:aws:cloudtrail:{ctx.region}:{ctx.account_id}:trail",
+        resource_type="AwsAccountRegion",
+        resource_name=f"{ctx.account.name} {ctx.region}",
         has_logging_trail=covered,
     )
 

@@ -42,8 +42,9 @@ def _aws_managed_key_ids(kms: Any) -> set[str] | None:
         aliases = paginate(kms, "list_aliases", "Aliases", PaginationConfig={"PageSize": 100})
     except AWS_ERRORS:
         return None
-    return {a["TargetKeyId"] for a in aliases if a.get("AliasName", "").startswith("alias/aws/") and
-            a.get("TargetKeyId")}
+    return {
+        a["TargetKeyId"] for a in aliases if a.get("AliasName", "").startswith("alias/aws/") and a.get("TargetKeyId")
+    }
 
 
 def _in_account(arn: str, account_id: str) -> bool:
@@ -56,19 +57,23 @@ def _key_managers(ctx: CollectContext, kms: Any, key_arns: list[str]) -> dict[st
     aws_managed = _aws_managed_key_ids(kms)
     if aws_managed is not None:
         # An AWS-managed key is never shared across accounts: a key of another account is the customer's.
-        return {arn: "AWS" if _in_account(arn, ctx.account_id) and arn.rsplit("/", 1)[-1] in aws_managed
-                else "CUSTOMER" for arn in key_arns}
+        return {
+            arn: "AWS" if _in_account(arn, ctx.account_id) and arn.rsplit("/", 1)[-1] in aws_managed else "CUSTOMER"
+            for arn in key_arns
+        }
 
     def describe(key_arn: str) -> str | Exception:
         try:
             return kms.describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"]
         except AWS_ERRORS as exc:
             return exc
+
     return dict(zip(key_arns, map_bounded(describe, key_arns), strict=True))
 
 
-def _row(ctx: CollectContext, ddb: Any, table: dict[str, Any], managers: dict[str, str | Exception],
-         tagged: TagIndex | None) -> dict[str, Any]:
+def _row(
+    ctx: CollectContext, ddb: Any, table: dict[str, Any], managers: dict[str, str | Exception], tagged: TagIndex | None
+) -> dict[str, Any]:
     arn = table["TableArn"]
     key_arn = _kms_key_arn(table)
     encryption: str | None = "AWS_OWNED"
@@ -79,10 +84,20 @@ def _row(ctx: CollectContext, ddb: Any, table: dict[str, Any], managers: dict[st
             encryption = None
         else:
             encryption = "CUSTOMER_MANAGED" if manager == "CUSTOMER" else "AWS_MANAGED"
-    tags = resource_tags(ctx, tagged, arn, "ListTagsOfResource",
-                         lambda: tag_dict(paginate(ddb, "list_tags_of_resource", "Tags", ResourceArn=arn)))
-    return {"resource_arn": arn, "resource_name": table["TableName"], "tags": tags, "encryption": encryption,
-            "kms_key_arn": key_arn or ""}
+    tags = resource_tags(
+        ctx,
+        tagged,
+        arn,
+        "ListTagsOfResource",
+        lambda: tag_dict(paginate(ddb, "list_tags_of_resource", "Tags", ResourceArn=arn)),
+    )
+    return {
+        "resource_arn": arn,
+        "resource_name": table["TableName"],
+        "tags": tags,
+        "encryption": encryption,
+        "kms_key_arn": key_arn or "",
+    }
 
 
 def collect_dynamodb(ctx: CollectContext) -> None:

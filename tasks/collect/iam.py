@@ -74,8 +74,9 @@ def _authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
     paginator = iam.get_paginator("get_account_authorization_details")
     # AWS-managed policies are left out: over a thousand documents, and the one that grants `*:*`
     # (AdministratorAccess) is recognised by its ARN.
-    pages = paginator.paginate(Filter=["User", "Role", "Group", "LocalManagedPolicy"],
-                               PaginationConfig={"PageSize": 1000})  # AWS's maximum: the fewest calls
+    pages = paginator.paginate(
+        Filter=["User", "Role", "Group", "LocalManagedPolicy"], PaginationConfig={"PageSize": 1000}
+    )  # AWS's maximum: the fewest calls
     for page in pages:
         details["users"] += page.get("UserDetailList", [])
         details["roles"] += page.get("RoleDetailList", [])
@@ -139,8 +140,12 @@ def _add_user(
         "admin_policy_attached_directly": any(a.endswith(ADMIN_POLICY_ARN_SUFFIX) for a in attached),
     }
     if report_row is None:
-        ctx.gap("GetCredentialReport", LookupError(f"{name} missing from the credential report"),
-                resource_id=arn, tables=("iam_users", "iam_access_keys"))
+        ctx.gap(
+            "GetCredentialReport",
+            LookupError(f"{name} missing from the credential report"),
+            resource_id=arn,
+            tables=("iam_users", "iam_access_keys"),
+        )
         facts.update(password_enabled=None, mfa_active=None, password_unused_days=None, created_days=None)
     else:
         created = _parse_time(report_row.get("user_creation_time", ""))
@@ -157,8 +162,14 @@ def _add_user(
             _add_key(ctx, user, tags, report_row, slot, created)
     ctx.add("iam_users", resource_arn=arn, resource_type="AwsIamUser", resource_name=name, tags=tags, **facts)
     _add_principal(
-        ctx, user, "AwsIamUser", user.get("UserPolicyList", []), user.get("GroupList", []),
-        managed_docs, admin_groups, last_activity=report_row,
+        ctx,
+        user,
+        "AwsIamUser",
+        user.get("UserPolicyList", []),
+        user.get("GroupList", []),
+        managed_docs,
+        admin_groups,
+        last_activity=report_row,
     )
 
 

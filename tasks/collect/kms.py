@@ -25,8 +25,7 @@ def _rotation(kms: Any, meta: dict[str, Any]) -> bool | None:
     return bool(kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"])
 
 
-def _inspect(ctx: CollectContext, kms: Any, key: dict[str, Any],
-             tagged: TagIndex | None) -> dict[str, Any] | None:
+def _inspect(ctx: CollectContext, kms: Any, key: dict[str, Any], tagged: TagIndex | None) -> dict[str, Any] | None:
     """One key's evidence row, or None when DescribeKey failed (a gap); runs in a worker thread."""
     arn = key["KeyArn"]
     try:
@@ -47,8 +46,13 @@ def _inspect(ctx: CollectContext, kms: Any, key: dict[str, Any],
         ctx.gap("GetKeyRotationStatus", exc, resource_id=arn)
     tags: dict[str, str] = {}
     if meta.get("KeyManager") == "CUSTOMER":  # AWS-managed keys carry no tags
-        tags = resource_tags(ctx, tagged, arn, "ListResourceTags", lambda: tag_dict(
-            paginate(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]), "TagKey", "TagValue"))
+        tags = resource_tags(
+            ctx,
+            tagged,
+            arn,
+            "ListResourceTags",
+            lambda: tag_dict(paginate(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]), "TagKey", "TagValue"),
+        )
     return {"resource_arn": arn, "resource_name": meta.get("Description") or key["KeyId"], "tags": tags, **facts}
 
 

@@ -20,10 +20,21 @@ def collect_logs(ctx: CollectContext) -> None:
     tagged = tags_by_arn(ctx, "logs")
     for group in paginate(logs, "describe_log_groups", "logGroups"):
         arn = log_group_arn(group)
-        tags = resource_tags(ctx, tagged, arn, "ListTagsForResource",
-                             lambda arn=arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
-        ctx.add(TABLE, resource_arn=arn, resource_type="AwsLogsLogGroup", resource_name=group["logGroupName"],
-                tags=tags, retention_days=int(group.get("retentionInDays") or 0))
+        tags = resource_tags(
+            ctx,
+            tagged,
+            arn,
+            "ListTagsForResource",
+            lambda arn=arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}),
+        )
+        ctx.add(
+            TABLE,
+            resource_arn=arn,
+            resource_type="AwsLogsLogGroup",
+            resource_name=group["logGroupName"],
+            tags=tags,
+            retention_days=int(group.get("retentionInDays") or 0),
+        )
 
 
 COLLECTOR = Collector(

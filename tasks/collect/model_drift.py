@@ -50,8 +50,11 @@ class Subject:
     tags: dict[str, str]
 
     def facts(self) -> dict[str, Any]:
-        return {"model_id": self.model.id, "lifecycle_status": self.model.status or "",
-                "risk_tier": self.model.risk_tier or ""}
+        return {
+            "model_id": self.model.id,
+            "lifecycle_status": self.model.status or "",
+            "risk_tier": self.model.risk_tier or "",
+        }
 
 
 def model_arn(model: ModelEntry, account: str) -> str:
@@ -59,8 +62,11 @@ def model_arn(model: ModelEntry, account: str) -> str:
     deployment = model.deployment
     if deployment is None or deployment.region is None:
         return f"complyflow:model/{model.id}"
-    kind, name = (("endpoint", deployment.sagemaker_endpoint) if deployment.sagemaker_endpoint
-                  else ("model", deployment.sagemaker_model))
+    kind, name = (
+        ("endpoint", deployment.sagemaker_endpoint)
+        if deployment.sagemaker_endpoint
+        else ("model", deployment.sagemaker_model)
+    )
     return f"arn:aws:sagemaker:{deployment.region}:{deployment.account or account}:{kind}/{str(name).lower()}"
 
 
@@ -88,12 +94,21 @@ def record_inventory(ctx: CollectContext, who: Subject) -> None:
     model = who.model
     sources = model.drift
     configured = [name for name in ("model_monitor", "evidently", "reference") if sources and getattr(sources, name)]
-    ctx.add(INVENTORY, resource_arn=who.arn, resource_type=RESOURCE_TYPE, resource_name=model.id,
-            resource_id=model.id, tags=who.tags, region=who.region, **who.facts(), purpose=model.purpose or "",
-            inventory_owner=model.owner or "",
-            sagemaker_endpoint=(model.deployment.sagemaker_endpoint or "") if model.deployment else "",
-            drift_sources=", ".join("computed" if n == "reference" else n.replace("_", "-") for n in configured),
-            missing_fields=", ".join(model.missing_fields()))
+    ctx.add(
+        INVENTORY,
+        resource_arn=who.arn,
+        resource_type=RESOURCE_TYPE,
+        resource_name=model.id,
+        resource_id=model.id,
+        tags=who.tags,
+        region=who.region,
+        **who.facts(),
+        purpose=model.purpose or "",
+        inventory_owner=model.owner or "",
+        sagemaker_endpoint=(model.deployment.sagemaker_endpoint or "") if model.deployment else "",
+        drift_sources=", ".join("computed" if n == "reference" else n.replace("_", "-") for n in configured),
+        missing_fields=", ".join(model.missing_fields()),
+    )
 
 
 def _readers(sources: DriftSources | None, store: Store, bins: int) -> list[tuple[str, str, Reader]]:
@@ -102,8 +117,9 @@ def _readers(sources: DriftSources | None, store: Store, bins: int) -> list[tupl
         return []
     readers: list[tuple[str, str, Reader]] = []
     if sources.model_monitor:
-        readers.append(("model-monitor", sources.model_monitor,
-                        partial(model_monitor_reports, store, sources.model_monitor)))
+        readers.append(
+            ("model-monitor", sources.model_monitor, partial(model_monitor_reports, store, sources.model_monitor))
+        )
     if sources.evidently:
         location = sources.evidently
         readers.append(("evidently", location, lambda: [evidently_report(store, location)]))
@@ -117,9 +133,15 @@ def read_reports(ctx: CollectContext, who: Subject, store: Store, inventory: Inv
     readers = _readers(who.model.drift, store, inventory.defaults.psi_bins)
     if not readers and who.model.status == "production":
         rid = f"{who.model.id}/none"
-        ctx.gap("ReadModelInventory", NoDriftSource(f"{who.model.id}: production model with no drift source in "
-                                                    "models.yaml (model_monitor, evidently or reference+current)"),
-                resource_id=rid, tables=(REPORTS,))
+        ctx.gap(
+            "ReadModelInventory",
+            NoDriftSource(
+                f"{who.model.id}: production model with no drift source in "
+                "models.yaml (model_monitor, evidently or reference+current)"
+            ),
+            resource_id=rid,
+            tables=(REPORTS,),
+        )
         _report_row(ctx, who, rid, "none", "", "", None, error="no drift source in models.yaml")
     reports: list[DriftReport] = []
     for source, location, read in readers:
@@ -130,8 +152,16 @@ def read_reports(ctx: CollectContext, who: Subject, store: Store, inventory: Inv
             continue
         for report in found:
             rid = "/".join(p for p in (who.model.id, report.source, report.name) if p)
-            _report_row(ctx, who, rid, report.source, report.name, report.uri, report.report_time,
-                        features_checked=len({s.feature for s in report.statistics}))
+            _report_row(
+                ctx,
+                who,
+                rid,
+                report.source,
+                report.name,
+                report.uri,
+                report.report_time,
+                features_checked=len({s.feature for s in report.statistics}),
+            )
             reports.append(report)
     return reports
 
@@ -147,17 +177,54 @@ def _source_failed(ctx: CollectContext, who: Subject, source: str, location: str
     _report_row(ctx, who, rid, source, "", location, None, error=f"{operation} {error_code(exc)}: {exc}"[:500])
     drift_id = f"{rid}/(report)"
     ctx.gap(operation, exc, resource_id=drift_id, tables=(DRIFT,))
-    _drift_row(ctx, who, drift_id, f"{who.model.id} drift report ({source})", source=source, report="",
-               feature="(report)", statistic="report", value=None, threshold=None, bound="", margin=None,
-               ks_statistic=None, detail=f"unreadable: {exc}"[:500], report_time=None, report_uri=location)
+    _drift_row(
+        ctx,
+        who,
+        drift_id,
+        f"{who.model.id} drift report ({source})",
+        source=source,
+        report="",
+        feature="(report)",
+        statistic="report",
+        value=None,
+        threshold=None,
+        bound="",
+        margin=None,
+        ks_statistic=None,
+        detail=f"unreadable: {exc}"[:500],
+        report_time=None,
+        report_uri=location,
+    )
 
 
-def _report_row(ctx: CollectContext, who: Subject, rid: str, source: str, name: str, uri: str,
-                when: datetime | None, features_checked: int = 0, error: str = "") -> None:
-    ctx.add(REPORTS, resource_arn=who.arn, resource_type=RESOURCE_TYPE, resource_id=rid,
-            resource_name=" ".join(p for p in (who.model.id, source, name) if p), tags=who.tags, region=who.region,
-            **who.facts(), source=source, report=name, report_uri=uri, report_time=_iso(when),
-            report_age_days=ctx.days_since(when), features_checked=features_checked, report_error=error)
+def _report_row(
+    ctx: CollectContext,
+    who: Subject,
+    rid: str,
+    source: str,
+    name: str,
+    uri: str,
+    when: datetime | None,
+    features_checked: int = 0,
+    error: str = "",
+) -> None:
+    ctx.add(
+        REPORTS,
+        resource_arn=who.arn,
+        resource_type=RESOURCE_TYPE,
+        resource_id=rid,
+        resource_name=" ".join(p for p in (who.model.id, source, name) if p),
+        tags=who.tags,
+        region=who.region,
+        **who.facts(),
+        source=source,
+        report=name,
+        report_uri=uri,
+        report_time=_iso(when),
+        report_age_days=ctx.days_since(when),
+        features_checked=features_checked,
+        report_error=error,
+    )
 
 
 def record_drift(ctx: CollectContext, who: Subject, report: DriftReport, inventory: Inventory) -> None:
@@ -168,15 +235,30 @@ def record_drift(ctx: CollectContext, who: Subject, report: DriftReport, invento
             continue  # the same column reported by two metrics of one report: the first one counts
         seen.add((stat.feature, stat.statistic))
         rid = "/".join(p for p in (who.model.id, report.source, report.name, stat.feature, stat.statistic) if p)
-        threshold = inventory.threshold(who.model, stat.feature, stat.governed_by) if stat.governed_by \
-            else stat.threshold
+        threshold = (
+            inventory.threshold(who.model, stat.feature, stat.governed_by) if stat.governed_by else stat.threshold
+        )
         margin, problem = _margin(stat, threshold)
         if problem is not None:
             ctx.gap("EvaluateDriftReport", problem, resource_id=rid, tables=(DRIFT,))
-        _drift_row(ctx, who, rid, f"{who.model.id} {stat.feature} {stat.statistic} ({label})", source=report.source,
-                   report=report.name, feature=stat.feature, statistic=stat.statistic, value=stat.value,
-                   threshold=threshold, bound=stat.bound or "", margin=margin, ks_statistic=stat.ks_statistic,
-                   detail=stat.detail, report_time=report.report_time, report_uri=report.uri)
+        _drift_row(
+            ctx,
+            who,
+            rid,
+            f"{who.model.id} {stat.feature} {stat.statistic} ({label})",
+            source=report.source,
+            report=report.name,
+            feature=stat.feature,
+            statistic=stat.statistic,
+            value=stat.value,
+            threshold=threshold,
+            bound=stat.bound or "",
+            margin=margin,
+            ks_statistic=stat.ks_statistic,
+            detail=stat.detail,
+            report_time=report.report_time,
+            report_uri=report.uri,
+        )
 
 
 def _margin(stat: Statistic, threshold: float | None) -> tuple[float | None, Exception | None]:
@@ -186,18 +268,53 @@ def _margin(stat: Statistic, threshold: float | None) -> tuple[float | None, Exc
     if stat.value is None or stat.bound is None:
         return None, MalformedReport(f"{stat.feature}: {stat.statistic} has no value or no known direction")
     if threshold is None:
-        return None, MalformedReport(f"{stat.feature}: {stat.statistic} has no threshold in the report and none "
-                                     "in models.yaml")
+        return None, MalformedReport(
+            f"{stat.feature}: {stat.statistic} has no threshold in the report and none in models.yaml"
+        )
     return (threshold - stat.value if stat.bound == "max" else stat.value - threshold), None
 
 
-def _drift_row(ctx: CollectContext, who: Subject, rid: str, name: str, *, source: str, report: str, feature: str,
-               statistic: str, value: float | None, threshold: float | None, bound: str, margin: float | None,
-               ks_statistic: float | None, detail: str, report_time: datetime | None, report_uri: str) -> None:
-    ctx.add(DRIFT, resource_arn=who.arn, resource_type=RESOURCE_TYPE, resource_id=rid, resource_name=name,
-            tags=who.tags, region=who.region, **who.facts(), source=source, report=report, feature=feature,
-            statistic=statistic, value=value, threshold=threshold, bound=bound, drift_margin=margin,
-            ks_statistic=ks_statistic, detail=detail, report_time=_iso(report_time), report_uri=report_uri)
+def _drift_row(
+    ctx: CollectContext,
+    who: Subject,
+    rid: str,
+    name: str,
+    *,
+    source: str,
+    report: str,
+    feature: str,
+    statistic: str,
+    value: float | None,
+    threshold: float | None,
+    bound: str,
+    margin: float | None,
+    ks_statistic: float | None,
+    detail: str,
+    report_time: datetime | None,
+    report_uri: str,
+) -> None:
+    ctx.add(
+        DRIFT,
+        resource_arn=who.arn,
+        resource_type=RESOURCE_TYPE,
+        resource_id=rid,
+        resource_name=name,
+        tags=who.tags,
+        region=who.region,
+        **who.facts(),
+        source=source,
+        report=report,
+        feature=feature,
+        statistic=statistic,
+        value=value,
+        threshold=threshold,
+        bound=bound,
+        drift_margin=margin,
+        ks_statistic=ks_statistic,
+        detail=detail,
+        report_time=_iso(report_time),
+        report_uri=report_uri,
+    )
 
 
 def record_quality(ctx: CollectContext, who: Subject, reports: list[DriftReport], inventory: Inventory) -> None:
@@ -212,22 +329,60 @@ def record_quality(ctx: CollectContext, who: Subject, reports: list[DriftReport]
             carried.add(metric)
             rid = "/".join(p for p in (who.model.id, report.source, report.name, metric) if p)
             label = " ".join(p for p in (report.source, report.name) if p)
-            _quality_row(ctx, who, rid, f"{who.model.id} {metric} ({label})", report.source, report.name, metric,
-                         value, floors[metric], report.report_time)
+            _quality_row(
+                ctx,
+                who,
+                rid,
+                f"{who.model.id} {metric} ({label})",
+                report.source,
+                report.name,
+                metric,
+                value,
+                floors[metric],
+                report.report_time,
+            )
     for metric in sorted(set(normalise_floors(who.model.quality_floors)) - carried):
         rid = f"{who.model.id}/{metric}"
-        ctx.gap("ReadQualityMetric", MissingMetric(f"{who.model.id}: no readable drift report carries {metric!r}, "
-                                                   "which has a floor in models.yaml"), resource_id=rid,
-                tables=(QUALITY,))
+        ctx.gap(
+            "ReadQualityMetric",
+            MissingMetric(
+                f"{who.model.id}: no readable drift report carries {metric!r}, which has a floor in models.yaml"
+            ),
+            resource_id=rid,
+            tables=(QUALITY,),
+        )
         _quality_row(ctx, who, rid, f"{who.model.id} {metric}", "", "", metric, None, floors[metric], None)
 
 
-def _quality_row(ctx: CollectContext, who: Subject, rid: str, name: str, source: str, report: str, metric: str,
-                 value: float | None, floor: float, when: datetime | None) -> None:
-    ctx.add(QUALITY, resource_arn=who.arn, resource_type=RESOURCE_TYPE, resource_id=rid, resource_name=name,
-            tags=who.tags, region=who.region, **who.facts(), source=source, report=report, metric=metric,
-            value=value, floor=floor, quality_margin=None if value is None else value - floor,
-            report_time=_iso(when))
+def _quality_row(
+    ctx: CollectContext,
+    who: Subject,
+    rid: str,
+    name: str,
+    source: str,
+    report: str,
+    metric: str,
+    value: float | None,
+    floor: float,
+    when: datetime | None,
+) -> None:
+    ctx.add(
+        QUALITY,
+        resource_arn=who.arn,
+        resource_type=RESOURCE_TYPE,
+        resource_id=rid,
+        resource_name=name,
+        tags=who.tags,
+        region=who.region,
+        **who.facts(),
+        source=source,
+        report=report,
+        metric=metric,
+        value=value,
+        floor=floor,
+        quality_margin=None if value is None else value - floor,
+        report_time=_iso(when),
+    )
 
 
 def _iso(moment: datetime | None) -> str:

@@ -155,8 +155,10 @@ def collect_s3(ctx: CollectContext) -> None:
     known = _known_regions(ctx, s3, buckets)
     regions = map_bounded(lambda b: known.get(b["Name"]) or _region(ctx, s3, b), buckets)
     tagged = {region: tags_by_arn(ctx, "s3:bucket", region) for region in sorted({r for r in regions if r})}
-    rows = map_bounded(lambda pair: _inspect(ctx, pair[0]["Name"], pair[1], tagged.get(pair[1] or "")),
-                       list(zip(buckets, regions, strict=True)))
+    rows = map_bounded(
+        lambda pair: _inspect(ctx, pair[0]["Name"], pair[1], tagged.get(pair[1] or "")),
+        list(zip(buckets, regions, strict=True)),
+    )
     for row in rows:
         ctx.add(TABLE, resource_type="AwsS3Bucket", **row)
 

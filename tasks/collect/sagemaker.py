@@ -12,8 +12,7 @@ from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
 TABLE = "sagemaker_notebooks"
 
 
-def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any],
-             tagged: TagIndex | None) -> dict[str, Any]:
+def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any], tagged: TagIndex | None) -> dict[str, Any]:
     """One notebook's evidence row (its gaps go to `ctx`); runs in a worker thread."""
     name = summary["NotebookInstanceName"]
     arn = summary["NotebookInstanceArn"]
@@ -22,10 +21,16 @@ def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any],
         kms_key = sm.describe_notebook_instance(NotebookInstanceName=name).get("KmsKeyId") or ""
     except AWS_ERRORS as exc:
         ctx.gap("DescribeNotebookInstance", exc, resource_id=arn)
-    tags = resource_tags(ctx, tagged, arn, "ListTags",
-                         lambda: tag_dict(paginate(sm, "list_tags", "Tags", ResourceArn=arn)))
-    return {"resource_arn": arn, "resource_name": name, "tags": tags, "kms_key_id": kms_key,
-            "has_kms_key": None if kms_key is None else bool(kms_key)}
+    tags = resource_tags(
+        ctx, tagged, arn, "ListTags", lambda: tag_dict(paginate(sm, "list_tags", "Tags", ResourceArn=arn))
+    )
+    return {
+        "resource_arn": arn,
+        "resource_name": name,
+        "tags": tags,
+        "kms_key_id": kms_key,
+        "has_kms_key": None if kms_key is None else bool(kms_key),
+    }
 
 
 def collect_sagemaker(ctx: CollectContext) -> None:

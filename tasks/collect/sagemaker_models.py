@@ -47,10 +47,19 @@ def collect_sagemaker_endpoints(ctx: CollectContext) -> None:
         entry = inventory.for_endpoint(ctx.account_id, ctx.region, name, models)
         # Unmatched by name and its models unknown: whether it is listed cannot be said.
         registered = True if entry else (False if known else None)
-        ctx.add(TABLE, resource_arn=arn, resource_type="AwsSageMakerEndpoint", resource_name=name, tags=tags,
-                endpoint_status=summary.get("EndpointStatus", ""), endpoint_config=config,
-                served_models=json.dumps(models), inventory_model_id=entry.id if entry else "",
-                inventory_status=(entry.status or "") if entry else "", registered=registered)
+        ctx.add(
+            TABLE,
+            resource_arn=arn,
+            resource_type="AwsSageMakerEndpoint",
+            resource_name=name,
+            tags=tags,
+            endpoint_status=summary.get("EndpointStatus", ""),
+            endpoint_config=config,
+            served_models=json.dumps(models),
+            inventory_model_id=entry.id if entry else "",
+            inventory_status=(entry.status or "") if entry else "",
+            registered=registered,
+        )
 
 
 COLLECTOR = Collector(

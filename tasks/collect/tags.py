@@ -28,14 +28,19 @@ def tags_by_arn(ctx: CollectContext, resource_type: str, region: str | None = No
     client = ctx.client("resourcegroupstaggingapi", region or ctx.region)
     found: dict[str, dict[str, str]] = {}
     try:
-        pages = client.get_paginator("get_resources").paginate(ResourceTypeFilters=[resource_type],
-                                                                ResourcesPerPage=PAGE_SIZE)
+        pages = client.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=[resource_type], ResourcesPerPage=PAGE_SIZE
+        )
         for page in pages:
             for item in page.get("ResourceTagMappingList", []):
                 found[item["ResourceARN"]] = tag_dict(item.get("Tags"))
     except AWS_ERRORS as exc:
-        log.info("tag:GetResources for %s in %s refused (%s); reading tags per resource",
-                 resource_type, region or ctx.region, error_code(exc))
+        log.info(
+            "tag:GetResources for %s in %s refused (%s); reading tags per resource",
+            resource_type,
+            region or ctx.region,
+            error_code(exc),
+        )
         return None
     return found
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date
 from typing import Any
 
-from complyflow.config import DEFAULT_CONFIG_DIR
+from complyflow.core.config import DEFAULT_CONFIG_DIR
 from tasks.collect.base import CollectContext, Collector
 from tasks.vendors.answers import check_answer_folder, merge_answer_file
 from tasks.vendors.fields import slug
@@ -28,16 +28,50 @@ RESOURCE_TYPE = "Vendor"
 OPERATION = "ReadVendorRegister"
 
 VENDOR_FACTS = (
-    "vendor_id", "vendor", "service", "risk_tier", "personal_data", "uses_ai", "business_owner", "security_owner",
-    "last_assessment", "next_review_due", "review_interval_days", "review_due", "review_due_basis",
-    "review_due_in_days", "days_since_assessment", "questionnaire_sent", "questionnaire_received",
-    "questionnaire_outstanding", "days_since_questionnaire_sent", "dpa_signed", "dpa_in_place", "right_to_audit",
-    "contract_end", "days_until_contract_end", "questions_applicable", "questions_unanswered",
-    "ai_questions_unanswered", "register_location", "register_errors",
+    "vendor_id",
+    "vendor",
+    "service",
+    "risk_tier",
+    "personal_data",
+    "uses_ai",
+    "business_owner",
+    "security_owner",
+    "last_assessment",
+    "next_review_due",
+    "review_interval_days",
+    "review_due",
+    "review_due_basis",
+    "review_due_in_days",
+    "days_since_assessment",
+    "questionnaire_sent",
+    "questionnaire_received",
+    "questionnaire_outstanding",
+    "days_since_questionnaire_sent",
+    "dpa_signed",
+    "dpa_in_place",
+    "right_to_audit",
+    "contract_end",
+    "days_until_contract_end",
+    "questions_applicable",
+    "questions_unanswered",
+    "ai_questions_unanswered",
+    "register_location",
+    "register_errors",
 )
 CERTIFICATION_FACTS = ("vendor_id", "vendor", "certification", "required", "held", "expires", "days_until_expiry")
-ANSWER_FACTS = ("vendor_id", "vendor", "question_id", "question", "topic", "ai_specific", "answered", "answer",
-                "required_answer", "answer_meets_policy", "answer_location")
+ANSWER_FACTS = (
+    "vendor_id",
+    "vendor",
+    "question_id",
+    "question",
+    "topic",
+    "ai_specific",
+    "answered",
+    "answer",
+    "required_answer",
+    "answer_meets_policy",
+    "answer_location",
+)
 
 
 class RegisterRowError(ValueError):
@@ -74,8 +108,10 @@ def _resource_keys(parsed: list[ParsedRow]) -> list[str]:
     for index, row in enumerate(parsed, start=1):
         key = row.key
         if key in first:
-            row.errors.append(f"{row.location.at('vendor')}: field id: duplicate vendor id {key!r} (first at "
-                              f"{first[key]}); give each vendor a distinct `id`")
+            row.errors.append(
+                f"{row.location.at('vendor')}: field id: duplicate vendor id {key!r} (first at "
+                f"{first[key]}); give each vendor a distinct `id`"
+            )
             row.record = None
             key = f"{key}@{index}"
         else:
@@ -101,8 +137,14 @@ def _tags(record: VendorRecord) -> dict[str, str]:
     return {"owner": record.security_owner, "business_owner": record.business_owner}
 
 
-def _add_vendor(ctx: CollectContext, row: ParsedRow, record: VendorRecord, settings: VendorSettings,
-                questionnaire: Questionnaire, today: date) -> None:
+def _add_vendor(
+    ctx: CollectContext,
+    row: ParsedRow,
+    record: VendorRecord,
+    settings: VendorSettings,
+    questionnaire: Questionnaire,
+    today: date,
+) -> None:
     key = record.key
     common: dict[str, Any] = {"resource_type": RESOURCE_TYPE, "tags": _tags(record)}
     answered = _add_answers(ctx, row, record, questionnaire, common)
@@ -115,28 +157,47 @@ def _add_vendor(ctx: CollectContext, row: ParsedRow, record: VendorRecord, setti
         due, basis = record.next_review_due, "next_review_due"
     sent, received = record.questionnaire_sent, record.questionnaire_received
     ctx.add(
-        VENDORS, resource_arn=_vendor_arn(key), resource_id=f"vendor:{key}", resource_name=record.vendor, **common,
-        vendor_id=key, vendor=record.vendor, service=record.service, risk_tier=record.risk_tier,
-        personal_data=record.personal_data, uses_ai=record.uses_ai, business_owner=record.business_owner,
-        security_owner=record.security_owner, last_assessment=_iso(record.last_assessment),
-        next_review_due=_iso(record.next_review_due), review_interval_days=interval, review_due=_iso(due),
-        review_due_basis=basis, review_due_in_days=_days(due, today),
+        VENDORS,
+        resource_arn=_vendor_arn(key),
+        resource_id=f"vendor:{key}",
+        resource_name=record.vendor,
+        **common,
+        vendor_id=key,
+        vendor=record.vendor,
+        service=record.service,
+        risk_tier=record.risk_tier,
+        personal_data=record.personal_data,
+        uses_ai=record.uses_ai,
+        business_owner=record.business_owner,
+        security_owner=record.security_owner,
+        last_assessment=_iso(record.last_assessment),
+        next_review_due=_iso(record.next_review_due),
+        review_interval_days=interval,
+        review_due=_iso(due),
+        review_due_basis=basis,
+        review_due_in_days=_days(due, today),
         days_since_assessment=_days(today, record.last_assessment),
-        questionnaire_sent=_iso(sent), questionnaire_received=_iso(received),
+        questionnaire_sent=_iso(sent),
+        questionnaire_received=_iso(received),
         # A questionnaire sent after the last one came back is outstanding again.
         questionnaire_outstanding=sent is not None and (received is None or received < sent),
         days_since_questionnaire_sent=_days(today, sent),
-        dpa_signed=_iso(record.dpa_signed), dpa_in_place=record.dpa_signed is not None,
-        right_to_audit=record.right_to_audit, contract_end=_iso(record.contract_end),
+        dpa_signed=_iso(record.dpa_signed),
+        dpa_in_place=record.dpa_signed is not None,
+        right_to_audit=record.right_to_audit,
+        contract_end=_iso(record.contract_end),
         days_until_contract_end=_days(record.contract_end, today),
-        questions_applicable=answered["applicable"], questions_unanswered=answered["unanswered"],
-        ai_questions_unanswered=answered["ai_unanswered"], register_location=row.location.at(),
+        questions_applicable=answered["applicable"],
+        questions_unanswered=answered["unanswered"],
+        ai_questions_unanswered=answered["ai_unanswered"],
+        register_location=row.location.at(),
         register_errors=None,
     )
 
 
-def _add_answers(ctx: CollectContext, row: ParsedRow, record: VendorRecord, questionnaire: Questionnaire,
-                 common: dict[str, Any]) -> dict[str, int]:
+def _add_answers(
+    ctx: CollectContext, row: ParsedRow, record: VendorRecord, questionnaire: Questionnaire, common: dict[str, Any]
+) -> dict[str, int]:
     """One row per applicable question; an answer that is not of the question's kind is an ERROR, not a FAIL."""
     counts = {"applicable": 0, "unanswered": 0, "ai_unanswered": 0}
     key = record.key
@@ -154,14 +215,28 @@ def _add_answers(ctx: CollectContext, row: ParsedRow, record: VendorRecord, ques
             try:
                 meets = question.meets(answer.text)
             except ValueError as exc:
-                ctx.gap(OPERATION, RegisterRowError(f"{answer.where}: field answers.{question.id}: {exc}"),
-                        resource_id=resource_id, tables=(ANSWERS,))
+                ctx.gap(
+                    OPERATION,
+                    RegisterRowError(f"{answer.where}: field answers.{question.id}: {exc}"),
+                    resource_id=resource_id,
+                    tables=(ANSWERS,),
+                )
         ctx.add(
-            ANSWERS, resource_arn=f"{_vendor_arn(key)}/question/{question.id}", resource_id=resource_id,
-            resource_name=f"{record.vendor}: {question.id}", **common, vendor_id=key, vendor=record.vendor,
-            question_id=question.id, question=question.text, topic=question.topic, ai_specific=question.ai_specific,
-            answered=answer is not None, answer=answer.text if answer else None,
-            required_answer=question.requirement(), answer_meets_policy=meets,
+            ANSWERS,
+            resource_arn=f"{_vendor_arn(key)}/question/{question.id}",
+            resource_id=resource_id,
+            resource_name=f"{record.vendor}: {question.id}",
+            **common,
+            vendor_id=key,
+            vendor=record.vendor,
+            question_id=question.id,
+            question=question.text,
+            topic=question.topic,
+            ai_specific=question.ai_specific,
+            answered=answer is not None,
+            answer=answer.text if answer else None,
+            required_answer=question.requirement(),
+            answer_meets_policy=meets,
             answer_location=answer.where if answer else None,
         )
     return counts
@@ -171,8 +246,9 @@ def _normal(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def _add_certifications(ctx: CollectContext, record: VendorRecord, settings: VendorSettings, today: date,
-                        common: dict[str, Any]) -> None:
+def _add_certifications(
+    ctx: CollectContext, record: VendorRecord, settings: VendorSettings, today: date, common: dict[str, Any]
+) -> None:
     """Rows for every required certification (held or not) and every other one held; latest expiry wins."""
     held: dict[str, tuple[str, date]] = {}
     for cert in record.certifications:
@@ -184,10 +260,18 @@ def _add_certifications(ctx: CollectContext, record: VendorRecord, settings: Ven
     for normal, name in sorted(names.items()):
         expires = held[normal][1] if normal in held else None
         ctx.add(
-            CERTIFICATIONS, resource_arn=f"{_vendor_arn(record.key)}/certification/{slug(name)}",
-            resource_id=f"vendor:{record.key}/certification:{slug(name)}", resource_name=f"{record.vendor}: {name}",
-            **common, vendor_id=record.key, vendor=record.vendor, certification=name, required=normal in required,
-            held=normal in held, expires=_iso(expires), days_until_expiry=_days(expires, today),
+            CERTIFICATIONS,
+            resource_arn=f"{_vendor_arn(record.key)}/certification/{slug(name)}",
+            resource_id=f"vendor:{record.key}/certification:{slug(name)}",
+            resource_name=f"{record.vendor}: {name}",
+            **common,
+            vendor_id=record.key,
+            vendor=record.vendor,
+            certification=name,
+            required=normal in required,
+            held=normal in held,
+            expires=_iso(expires),
+            days_until_expiry=_days(expires, today),
         )
 
 
@@ -196,15 +280,24 @@ def _add_malformed(ctx: CollectContext, row: ParsedRow, key: str) -> None:
     error = RegisterRowError("; ".join(row.errors))
     owner = row.raw.get("security_owner") if isinstance(row.raw, dict) else None
     tags = {"owner": owner.strip()} if isinstance(owner, str) and "@" in owner else {}
-    for table, suffix, facts in ((VENDORS, "", VENDOR_FACTS), (CERTIFICATIONS, "/certifications",
-                                                                CERTIFICATION_FACTS),
-                                 (ANSWERS, "/answers", ANSWER_FACTS)):
+    for table, suffix, facts in (
+        (VENDORS, "", VENDOR_FACTS),
+        (CERTIFICATIONS, "/certifications", CERTIFICATION_FACTS),
+        (ANSWERS, "/answers", ANSWER_FACTS),
+    ):
         resource_id = f"vendor:{key}{suffix}"
         values: dict[str, Any] = dict.fromkeys(facts)
         if table == VENDORS:
             values.update(register_location=row.location.at(), register_errors=str(error))
-        ctx.add(table, resource_arn=_vendor_arn(key) + suffix, resource_id=resource_id, resource_name=row.name,
-                resource_type=RESOURCE_TYPE, tags=tags, **values)
+        ctx.add(
+            table,
+            resource_arn=_vendor_arn(key) + suffix,
+            resource_id=resource_id,
+            resource_name=row.name,
+            resource_type=RESOURCE_TYPE,
+            tags=tags,
+            **values,
+        )
         ctx.gap(OPERATION, error, resource_id=resource_id, tables=(table,))
 
 

@@ -20,10 +20,30 @@ from tasks.drift.inventory import ThresholdName, metric_name
 from tasks.drift.report import Bound, MalformedReport, Statistic, UnknownStatTest
 
 #: Evidently stat tests by short name or display name (lower case) → direction of drift.
-P_VALUE_TESTS = {"ks", "chisquare", "z", "anderson", "fisher_exact", "mannw", "cramer_von_mises", "es", "t_test",
-                 "g_test", "empirical_mmd"}
-DISTANCE_TESTS = {"psi", "wasserstein", "jensenshannon", "kl_div", "hellinger", "ed", "energy_distance",
-                  "text_content_drift", "perc_text_content_drift"}
+P_VALUE_TESTS = {
+    "ks",
+    "chisquare",
+    "z",
+    "anderson",
+    "fisher_exact",
+    "mannw",
+    "cramer_von_mises",
+    "es",
+    "t_test",
+    "g_test",
+    "empirical_mmd",
+}
+DISTANCE_TESTS = {
+    "psi",
+    "wasserstein",
+    "jensenshannon",
+    "kl_div",
+    "hellinger",
+    "ed",
+    "energy_distance",
+    "text_content_drift",
+    "perc_text_content_drift",
+}
 #: Stat tests that complyflow's own thresholds govern.
 GOVERNED: dict[str, tuple[str, ThresholdName]] = {
     "psi": ("psi", "psi_max"),
@@ -62,8 +82,16 @@ def column_statistic(column: str, stattest: str, score: Any, threshold: Any, det
         error = None if value is not None else MalformedReport(f"column {column!r}: drift_score is not a number")
     except UnknownStatTest as exc:
         bound, error = None, exc
-    return Statistic(feature=column, statistic=name, value=value, bound=bound, threshold=limit, governed_by=governed,
-                     detail=detail, error=error)
+    return Statistic(
+        feature=column,
+        statistic=name,
+        value=value,
+        bound=bound,
+        threshold=limit,
+        governed_by=governed,
+        detail=detail,
+        error=error,
+    )
 
 
 def parse_report(doc: Any) -> tuple[datetime | None, list[Statistic], dict[str, float]]:
@@ -80,8 +108,10 @@ def parse_report(doc: Any) -> tuple[datetime | None, list[Statistic], dict[str, 
         elif "metric_id" in item:
             _snapshot(item, statistics, quality)
     if not statistics and not quality:
-        raise MalformedReport("Evidently report carries no per-column drift (DataDriftTable, ColumnDriftMetric, "
-                              "ValueDrift) and no quality metric")
+        raise MalformedReport(
+            "Evidently report carries no per-column drift (DataDriftTable, ColumnDriftMetric, "
+            "ValueDrift) and no quality metric"
+        )
     return _timestamp(doc.get("timestamp")), statistics, quality
 
 
@@ -97,10 +127,15 @@ def _legacy(item: dict[str, Any], statistics: list[Statistic], quality: dict[str
     for column in columns:
         if not isinstance(column, dict) or "column_name" not in column or "stattest_name" not in column:
             raise MalformedReport(f"{item['metric']}: a column result lacks column_name or stattest_name")
-        statistics.append(column_statistic(str(column["column_name"]), str(column["stattest_name"]),
-                                           column.get("drift_score"),
-                                           column.get("stattest_threshold", column.get("threshold")),
-                                           column.get("drift_detected")))
+        statistics.append(
+            column_statistic(
+                str(column["column_name"]),
+                str(column["stattest_name"]),
+                column.get("drift_score"),
+                column.get("stattest_threshold", column.get("threshold")),
+                column.get("drift_detected"),
+            )
+        )
     if item["metric"] == "ClassificationQualityMetric" and isinstance(result.get("current"), dict):
         for name, value in result["current"].items():
             if metric_name(name) in {metric_name(q) for q in QUALITY_METRICS} and _is_number(value):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from complyflow.config import ConfigError, parse_model, read_yaml
+from complyflow.core.config import ConfigError, parse_model, read_yaml
 
 MODELS_FILE = "models.yaml"
 LifecycleStatus = Literal["development", "staging", "production", "retired"]

@@ -50,7 +50,7 @@ def latest_executions(objects: Iterable[StoredObject], prefix: str) -> list[Exec
     latest: dict[str, Execution] = {}
     base = prefix.rstrip("/")
     for folder, files in folders.items():
-        relative = folder[len(base):].strip("/") if folder.startswith(base) else folder
+        relative = folder[len(base) :].strip("/") if folder.startswith(base) else folder
         schedule, when = _schedule_and_time(relative, max(f.modified for f in files.values()))
         current = latest.get(schedule)
         if current is None or when > current.time:
@@ -107,8 +107,13 @@ def violation_statistics(features: list[str], violations: list[Violation]) -> li
         by_feature.setdefault(violation.feature, []).append(violation)
     names = list(dict.fromkeys([*features, *by_feature])) or [DATASET_FEATURE]
     return [
-        Statistic(feature=name, statistic="constraint_violations", value=float(len(by_feature.get(name, []))),
-                  bound="max", governed_by="constraint_violations_max",
-                  detail="; ".join(f"{v.check}: {v.description}" for v in by_feature.get(name, []))[:500])
+        Statistic(
+            feature=name,
+            statistic="constraint_violations",
+            value=float(len(by_feature.get(name, []))),
+            bound="max",
+            governed_by="constraint_violations_max",
+            detail="; ".join(f"{v.check}: {v.description}" for v in by_feature.get(name, []))[:500],
+        )
         for name in names
     ]

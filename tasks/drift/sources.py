@@ -46,11 +46,26 @@ def model_monitor_reports(store: Store, prefix: str) -> list[DriftReport]:
             violations = mm.parse_violations(read_json(store, execution.files[mm.VIOLATIONS_FILE]))
             statistics = mm.violation_statistics(features, violations)
         else:  # without the violations file nothing says the checks passed
-            statistics = [Statistic(feature=mm.DATASET_FEATURE, statistic="constraint_violations", value=None,
-                                    bound="max", governed_by="constraint_violations_max",
-                                    error=NoDriftReport(f"{folder}: {mm.VIOLATIONS_FILE} missing"))]
-        reports.append(DriftReport(source="model-monitor", name=execution.schedule, uri=folder,
-                                   report_time=execution.time, statistics=tuple(statistics), quality=quality))
+            statistics = [
+                Statistic(
+                    feature=mm.DATASET_FEATURE,
+                    statistic="constraint_violations",
+                    value=None,
+                    bound="max",
+                    governed_by="constraint_violations_max",
+                    error=NoDriftReport(f"{folder}: {mm.VIOLATIONS_FILE} missing"),
+                )
+            ]
+        reports.append(
+            DriftReport(
+                source="model-monitor",
+                name=execution.schedule,
+                uri=folder,
+                report_time=execution.time,
+                statistics=tuple(statistics),
+                quality=quality,
+            )
+        )
     return reports
 
 
@@ -62,8 +77,14 @@ def evidently_report(store: Store, location: str) -> DriftReport:
     newest = max(candidates, key=lambda o: (o.modified, o.uri))
     stamp, statistics, quality = parse_report(read_json(store, newest.uri))
     # name stays "": one Evidently report per model, whatever its file is called, keeps finding ids stable
-    return DriftReport(source="evidently", name="", uri=newest.uri,
-                       report_time=stamp or newest.modified, statistics=tuple(statistics), quality=quality)
+    return DriftReport(
+        source="evidently",
+        name="",
+        uri=newest.uri,
+        report_time=stamp or newest.modified,
+        statistics=tuple(statistics),
+        quality=quality,
+    )
 
 
 def read_dataset(store: Store, uri: str) -> pd.DataFrame:
@@ -88,12 +109,14 @@ def computed_report(store: Store, sources: DriftSources, bins: int) -> DriftRepo
     statistics: list[Statistic] = []
     for feature in features:
         statistics.extend(_feature_statistics(feature, reference, current, bins, feature in sources.categorical))
-    return DriftReport(source="computed", name="", uri=sources.current, report_time=written,
-                       statistics=tuple(statistics))
+    return DriftReport(
+        source="computed", name="", uri=sources.current, report_time=written, statistics=tuple(statistics)
+    )
 
 
-def _feature_statistics(feature: str, reference: pd.DataFrame, current: pd.DataFrame, bins: int,
-                        categorical: bool) -> list[Statistic]:
+def _feature_statistics(
+    feature: str, reference: pd.DataFrame, current: pd.DataFrame, bins: int, categorical: bool
+) -> list[Statistic]:
     missing = [side for side, frame in (("reference", reference), ("current", current)) if feature not in frame]
     try:
         if missing:
@@ -101,12 +124,23 @@ def _feature_statistics(feature: str, reference: pd.DataFrame, current: pd.DataF
         drift = feature_drift(feature, reference[feature], current[feature], bins=bins, categorical=categorical)
     except ValueError as exc:
         error = exc if isinstance(exc, MissingFeature) else MissingFeature(str(exc))
-        return [Statistic(feature=feature, statistic="psi", value=None, bound="max", governed_by="psi_max",
-                          error=error)]
+        return [
+            Statistic(feature=feature, statistic="psi", value=None, bound="max", governed_by="psi_max", error=error)
+        ]
     detail = f"{drift.kind}; n_reference={drift.n_reference}, n_current={drift.n_current}"
-    result = [Statistic(feature=feature, statistic="psi", value=drift.psi, bound="max", governed_by="psi_max",
-                        detail=detail)]
+    result = [
+        Statistic(feature=feature, statistic="psi", value=drift.psi, bound="max", governed_by="psi_max", detail=detail)
+    ]
     if drift.ks_pvalue is not None:
-        result.append(Statistic(feature=feature, statistic="ks_pvalue", value=drift.ks_pvalue, bound="min",
-                                governed_by="ks_pvalue_min", ks_statistic=drift.ks_statistic, detail=detail))
+        result.append(
+            Statistic(
+                feature=feature,
+                statistic="ks_pvalue",
+                value=drift.ks_pvalue,
+                bound="min",
+                governed_by="ks_pvalue_min",
+                ks_statistic=drift.ks_statistic,
+                detail=detail,
+            )
+        )
     return result

@@ -93,9 +93,15 @@ def feature_drift(
     else:
         psi = categorical_psi(reference, current)
         ks_statistic = ks_pvalue = None
-    return FeatureDrift(feature=feature, kind="numeric" if numeric else "categorical", psi=psi,
-                        ks_statistic=ks_statistic, ks_pvalue=ks_pvalue, n_reference=int(reference.notna().sum()),
-                        n_current=int(current.notna().sum()))
+    return FeatureDrift(
+        feature=feature,
+        kind="numeric" if numeric else "categorical",
+        psi=psi,
+        ks_statistic=ks_statistic,
+        ks_pvalue=ks_pvalue,
+        n_reference=int(reference.notna().sum()),
+        n_current=int(current.notna().sum()),
+    )
 
 
 def _values(series: pd.Series, side: str) -> np.ndarray:

@@ -61,9 +61,11 @@ class Store:
         """Every file under a prefix / folder (recursively), or the one file the location names."""
         if is_s3(location):
             bucket, prefix = split_s3(location)
-            return [StoredObject(f"s3://{bucket}/{item['Key']}", _utc(item["LastModified"]))
-                    for item in paginate(self.s3, "list_objects_v2", "Contents", Bucket=bucket, Prefix=prefix)
-                    if not item["Key"].endswith("/")]
+            return [
+                StoredObject(f"s3://{bucket}/{item['Key']}", _utc(item["LastModified"]))
+                for item in paginate(self.s3, "list_objects_v2", "Contents", Bucket=bucket, Prefix=prefix)
+                if not item["Key"].endswith("/")
+            ]
         path = self.local(location)
         if path.is_file():
             return [self._stat(path)]

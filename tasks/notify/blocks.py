@@ -56,8 +56,10 @@ def header(text: str) -> Block:
 
 
 def context(*texts: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": t[:SECTION_TEXT_LIMIT]}
-                                            for t in texts[:CONTEXT_ELEMENTS_LIMIT] if t]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": t[:SECTION_TEXT_LIMIT]} for t in texts[:CONTEXT_ELEMENTS_LIMIT] if t],
+    }
 
 
 def divider() -> Block:
@@ -89,8 +91,10 @@ def item_line(item: Item) -> str:
         head += f" · open {item.age_days} day{'s' if item.age_days != 1 else ''}"
     if item.exception:
         exc = item.exception
-        head += (f" · exception {code(exc.get('id', ''), 60)} expired {safe(exc.get('expired', ''), 20)}"
-                 f", approved by {safe(exc.get('approver', ''), 80)}")
+        head += (
+            f" · exception {code(exc.get('id', ''), 60)} expired {safe(exc.get('expired', ''), 20)}"
+            f", approved by {safe(exc.get('approver', ''), 80)}"
+        )
     if item.category == Category.GAP:
         detail = safe(item.message or "evidence missing", 300)
     else:
@@ -176,9 +180,13 @@ def pack(pieces: list[Piece], head: Callable[[int, int], list[Block]], foot: lis
     if current or not groups:
         groups.append(current)
     total = len(groups)
-    return [Part(blocks=[*head(n, total), *(p.block for p in group), *foot],
-                 keys=set().union(*(p.keys for p in group)) if group else set())
-            for n, group in enumerate(groups, start=1)]
+    return [
+        Part(
+            blocks=[*head(n, total), *(p.block for p in group), *foot],
+            keys=set().union(*(p.keys for p in group)) if group else set(),
+        )
+        for n, group in enumerate(groups, start=1)
+    ]
 
 
 def as_text(blocks: list[Block]) -> str:

@@ -12,8 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from complyflow.config import Control, ExceptionEntry
-from complyflow.model import Finding, Status
+from complyflow.core.config import Control, ExceptionEntry
+from complyflow.core.model import Finding, Status
 from tasks.notify.routing import Route
 from tasks.notify.state import NotifyState, OpenItem
 
@@ -79,18 +79,44 @@ class Item:
     exception: dict[str, str] = field(default_factory=dict)
 
     def open_item(self, now: datetime, thread: str) -> OpenItem:
-        return OpenItem(key=self.key, owner=self.owner, destination=self.route.destination, route=self.route.via,
-                        category=str(self.category), control_id=self.control_id, resource_name=self.resource_name,
-                        resource_arn=self.resource_arn, account=self.account, region=self.region, status=self.status,
-                        first_seen=self.first_seen or now.isoformat(), notified_at=now.isoformat(), thread=thread,
-                        mention=self.route.mention)
+        return OpenItem(
+            key=self.key,
+            owner=self.owner,
+            destination=self.route.destination,
+            route=self.route.via,
+            category=str(self.category),
+            control_id=self.control_id,
+            resource_name=self.resource_name,
+            resource_arn=self.resource_arn,
+            account=self.account,
+            region=self.region,
+            status=self.status,
+            first_seen=self.first_seen or now.isoformat(),
+            notified_at=now.isoformat(),
+            thread=thread,
+            mention=self.route.mention,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "change": str(self.change), "category": str(self.category), "owner": self.owner,
-                "destination": self.route.destination, "route": self.route.via, "control_id": self.control_id,
-                "resource_name": self.resource_name, "resource_arn": self.resource_arn, "account": self.account,
-                "region": self.region, "status": self.status, "observed": self.observed, "expected": self.expected,
-                "age_days": self.age_days, "resolution": self.resolution, "exception": self.exception}
+        return {
+            "key": self.key,
+            "change": str(self.change),
+            "category": str(self.category),
+            "owner": self.owner,
+            "destination": self.route.destination,
+            "route": self.route.via,
+            "control_id": self.control_id,
+            "resource_name": self.resource_name,
+            "resource_arn": self.resource_arn,
+            "account": self.account,
+            "region": self.region,
+            "status": self.status,
+            "observed": self.observed,
+            "expected": self.expected,
+            "age_days": self.age_days,
+            "resolution": self.resolution,
+            "exception": self.exception,
+        }
 
 
 def run_scope(findings: list[Finding], controls: list[Control], scope: dict[str, Any], global_region: str) -> RunScope:
@@ -99,8 +125,9 @@ def run_scope(findings: list[Finding], controls: list[Control], scope: dict[str,
     regions = None
     if scope.get("regions"):
         regions = frozenset(scope["regions"]) | {global_region, "global"} | {f.region for f in findings}
-    blind = frozenset((f.control_id, f.account) for f in findings
-                      if f.status == Status.ERROR and f.resource_type == "EvidenceScope")
+    blind = frozenset(
+        (f.control_id, f.account) for f in findings if f.status == Status.ERROR and f.resource_type == "EvidenceScope"
+    )
     return RunScope(controls=frozenset(c.id for c in controls), accounts=accounts, regions=regions, blind=blind)
 
 
@@ -147,29 +174,62 @@ def classify(
             continue
         control = controls.get(f.control_id)
         entry = lapsed_by_key.get(key)
-        items.append(Item(
-            key=key, change=Change.REMINDER if known else Change.NEW, category=_category(f, lapsed_by_key, controls),
-            owner=f.owner, route=routes[key], control_id=f.control_id, control_title=f.control_title,
-            severity=f.severity, remediation=control.remediation if control else "", resource_name=f.resource_name,
-            resource_arn=f.resource_arn, account=f.account, region=f.region, status=str(f.status),
-            observed=f.observed, expected=f.expected, message=f.message,
-            first_seen=known.first_seen if known else now.isoformat(), age_days=known.age_days(now) if known else 0,
-            thread=known.thread if known else "", announced_to=known.destination if known else "",
-            exception={"id": entry.id, "expired": str(entry.expiry_date), "approver": entry.approver} if entry else {},
-        ))
+        items.append(
+            Item(
+                key=key,
+                change=Change.REMINDER if known else Change.NEW,
+                category=_category(f, lapsed_by_key, controls),
+                owner=f.owner,
+                route=routes[key],
+                control_id=f.control_id,
+                control_title=f.control_title,
+                severity=f.severity,
+                remediation=control.remediation if control else "",
+                resource_name=f.resource_name,
+                resource_arn=f.resource_arn,
+                account=f.account,
+                region=f.region,
+                status=str(f.status),
+                observed=f.observed,
+                expected=f.expected,
+                message=f.message,
+                first_seen=known.first_seen if known else now.isoformat(),
+                age_days=known.age_days(now) if known else 0,
+                thread=known.thread if known else "",
+                announced_to=known.destination if known else "",
+                exception={"id": entry.id, "expired": str(entry.expiry_date), "approver": entry.approver}
+                if entry
+                else {},
+            )
+        )
     for key, known in sorted(state.open.items()):
         current = by_key.get(key)
         if (current is not None and current.status in NOTIFIED) or not scope.covers(known):
             continue
         control = controls.get(known.control_id)
-        items.append(Item(
-            key=key, change=Change.RESOLVED, category=Category(known.category), owner=known.owner,
-            route=Route(known.destination, known.route, known.mention), control_id=known.control_id,
-            control_title=control.title if control else known.control_id,
-            severity=control.severity if control else "", remediation="", resource_name=known.resource_name,
-            resource_arn=known.resource_arn, account=known.account, region=known.region,
-            status=str(current.status) if current else "GONE", observed=current.observed if current else "",
-            expected=current.expected if current else "", first_seen=known.first_seen, age_days=known.age_days(now),
-            thread=known.thread, announced_to=known.destination, resolution=_resolution(current),
-        ))
+        items.append(
+            Item(
+                key=key,
+                change=Change.RESOLVED,
+                category=Category(known.category),
+                owner=known.owner,
+                route=Route(known.destination, known.route, known.mention),
+                control_id=known.control_id,
+                control_title=control.title if control else known.control_id,
+                severity=control.severity if control else "",
+                remediation="",
+                resource_name=known.resource_name,
+                resource_arn=known.resource_arn,
+                account=known.account,
+                region=known.region,
+                status=str(current.status) if current else "GONE",
+                observed=current.observed if current else "",
+                expected=current.expected if current else "",
+                first_seen=known.first_seen,
+                age_days=known.age_days(now),
+                thread=known.thread,
+                announced_to=known.destination,
+                resolution=_resolution(current),
+            )
+        )
     return items, quiet

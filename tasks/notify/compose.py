@@ -47,8 +47,12 @@ def mention_markup(mention: str | None) -> str:
 def _counts(items: list[Item]) -> str:
     new = [i for i in items if i.change == Change.NEW]
     parts = []
-    labels = ((Category.VIOLATION, "new violation"), (Category.LAPSED, "lapsed exception"),
-              (Category.GAP, "new evidence gap"), (Category.REMINDER, "new reminder"))
+    labels = (
+        (Category.VIOLATION, "new violation"),
+        (Category.LAPSED, "lapsed exception"),
+        (Category.GAP, "new evidence gap"),
+        (Category.REMINDER, "new reminder"),
+    )
     for category, label in labels:
         n = sum(1 for i in new if i.category == category)
         if n:
@@ -65,17 +69,43 @@ def _counts(items: list[Item]) -> str:
 def _foot(run: RunInfo, items: list[Item]) -> list[Block]:
     route = items[0].route.via if items else ""
     run_ref = link(run.flow_run_url, "flow run", missing="no flow-run link (set PREFECT_UI_URL)")
-    return [context(f"complyflow run {code(run.run_id, 60)} · {run_ref}",
-                    f"routed by {safe(route, 120)}" if route else "")]
+    return [
+        context(f"complyflow run {code(run.run_id, 60)} · {run_ref}", f"routed by {safe(route, 120)}" if route else "")
+    ]
 
 
-def _message(*, msg_id: str, run: RunInfo, purpose: str, owner: str, destination: str, mention: str | None,
-             thread_of: str | None, blocks: list[Block], text: str, items: list[Item], events: list[dict[str, Any]],
-             part: int, parts: int) -> dict[str, Any]:
-    return {"id": msg_id, "run_id": run.run_id, "purpose": purpose, "owner": owner, "destination": destination,
-            "mention": mention, "thread_of": thread_of, "part": part, "parts": parts,
-            "text": text[:FALLBACK_TEXT_LIMIT], "blocks": blocks, "events": events,
-            "items": [i.to_dict() for i in items], "queued_at": run.now.isoformat()}
+def _message(
+    *,
+    msg_id: str,
+    run: RunInfo,
+    purpose: str,
+    owner: str,
+    destination: str,
+    mention: str | None,
+    thread_of: str | None,
+    blocks: list[Block],
+    text: str,
+    items: list[Item],
+    events: list[dict[str, Any]],
+    part: int,
+    parts: int,
+) -> dict[str, Any]:
+    return {
+        "id": msg_id,
+        "run_id": run.run_id,
+        "purpose": purpose,
+        "owner": owner,
+        "destination": destination,
+        "mention": mention,
+        "thread_of": thread_of,
+        "part": part,
+        "parts": parts,
+        "text": text[:FALLBACK_TEXT_LIMIT],
+        "blocks": blocks,
+        "events": events,
+        "items": [i.to_dict() for i in items],
+        "queued_at": run.now.isoformat(),
+    }
 
 
 def _events(items: list[Item], now: datetime, thread: str) -> list[dict[str, Any]]:
@@ -88,8 +118,19 @@ def _events(items: list[Item], now: datetime, thread: str) -> list[dict[str, Any
     return events
 
 
-def _render(*, ids: MessageIds, run: RunInfo, purpose: str, owner: str, destination: str, mention: str | None,
-            items: list[Item], quiet: int, thread: str | None, max_items: int) -> list[dict[str, Any]]:
+def _render(
+    *,
+    ids: MessageIds,
+    run: RunInfo,
+    purpose: str,
+    owner: str,
+    destination: str,
+    mention: str | None,
+    items: list[Item],
+    quiet: int,
+    thread: str | None,
+    max_items: int,
+) -> list[dict[str, Any]]:
     """The messages of one digest or follow-up; parts after the first continue in the first one's thread."""
     first_id = ids.next()
     root = thread or first_id  # where these items' follow-ups will go
@@ -113,15 +154,29 @@ def _render(*, ids: MessageIds, run: RunInfo, purpose: str, owner: str, destinat
         thread_of = thread if n == 1 else (thread or first_id)
         text = f"complyflow: {summary} for {safe(owner, 200)}"
         text += f" (part {n} of {len(parts)})" if len(parts) > 1 else ""
-        messages.append(_message(msg_id=msg_id, run=run, purpose=purpose, owner=owner, destination=destination,
-                                 mention=mention, thread_of=thread_of, blocks=part.blocks, text=text,
-                                 items=part_items, events=_events(part_items, run.now, root), part=n,
-                                 parts=len(parts)))
+        messages.append(
+            _message(
+                msg_id=msg_id,
+                run=run,
+                purpose=purpose,
+                owner=owner,
+                destination=destination,
+                mention=mention,
+                thread_of=thread_of,
+                blocks=part.blocks,
+                text=text,
+                items=part_items,
+                events=_events(part_items, run.now, root),
+                part=n,
+                parts=len(parts),
+            )
+        )
     return messages
 
 
-def compose(items: list[Item], quiet: dict[str, int], run: RunInfo, ids: MessageIds,
-            max_items_per_control: int) -> list[dict[str, Any]]:
+def compose(
+    items: list[Item], quiet: dict[str, int], run: RunInfo, ids: MessageIds, max_items_per_control: int
+) -> list[dict[str, Any]]:
     """Every message of this run's digests, in posting order (a thread's root before its replies)."""
     top: dict[tuple[str, str], list[Item]] = defaultdict(list)
     follow: dict[tuple[str, str, str], list[Item]] = defaultdict(list)
@@ -138,17 +193,36 @@ def compose(items: list[Item], quiet: dict[str, int], run: RunInfo, ids: Message
         group = top.get((owner, destination), [])
         mention = next((i.route.mention for i in group if i.route.mention), None)
         if group:
-            messages += _render(ids=ids, run=run, purpose="digest", owner=owner, destination=destination,
-                                mention=mention, items=group, quiet=quiet.get(owner, 0), thread=None,
-                                max_items=max_items_per_control)
+            messages += _render(
+                ids=ids,
+                run=run,
+                purpose="digest",
+                owner=owner,
+                destination=destination,
+                mention=mention,
+                items=group,
+                quiet=quiet.get(owner, 0),
+                thread=None,
+                max_items=max_items_per_control,
+            )
         for (o, d, thread), replies in sorted(follow.items()):
             if (o, d) != (owner, destination):
                 continue
-            reply_mention = next((i.route.mention for i in replies if i.route.mention and i.change != Change.RESOLVED),
-                                 None)
-            messages += _render(ids=ids, run=run, purpose="follow-up", owner=owner, destination=destination,
-                                mention=reply_mention, items=replies, quiet=0, thread=thread,
-                                max_items=max_items_per_control)
+            reply_mention = next(
+                (i.route.mention for i in replies if i.route.mention and i.change != Change.RESOLVED), None
+            )
+            messages += _render(
+                ids=ids,
+                run=run,
+                purpose="follow-up",
+                owner=owner,
+                destination=destination,
+                mention=reply_mention,
+                items=replies,
+                quiet=0,
+                thread=thread,
+                max_items=max_items_per_control,
+            )
     return messages
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from complyflow.config import NotifySettings
+from complyflow.core.config import NotifySettings
 
 TOKEN_ENV = "SLACK_BOT_TOKEN"  # noqa: S105 - the variable's name, not a token
 WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
@@ -37,8 +37,10 @@ def read_secret_block(name: str) -> str:
     try:
         value = Secret.load(name).get()
     except Exception as exc:  # noqa: BLE001 - any failure means the same thing to the operator
-        raise CredentialError(f"Prefect Secret block {name!r} could not be loaded ({type(exc).__name__}); create it "
-                              f"with `Secret(value=...).save({name!r})` or set the environment variable") from None
+        raise CredentialError(
+            f"Prefect Secret block {name!r} could not be loaded ({type(exc).__name__}); create it "
+            f"with `Secret(value=...).save({name!r})` or set the environment variable"
+        ) from None
     if not isinstance(value, str) or not value.strip():
         raise CredentialError(f"Prefect Secret block {name!r} holds no text value")
     return value.strip()

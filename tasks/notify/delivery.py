@@ -36,8 +36,9 @@ def _note(blocks: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
 
 
 class Deliverer:
-    def __init__(self, outbox: Outbox, state: NotifyState, state_path: Path, transport: Transport,
-                 fallback_channel: str) -> None:
+    def __init__(
+        self, outbox: Outbox, state: NotifyState, state_path: Path, transport: Transport, fallback_channel: str
+    ) -> None:
         self.outbox = outbox
         self.state = state
         self.state_path = state_path
@@ -46,8 +47,9 @@ class Deliverer:
 
     def _post(self, msg: dict[str, Any], channel: str, blocks: list[dict[str, Any]], thread_ts: str | None) -> Posted:
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"message_id": msg["id"], "run_id": msg["run_id"]}}
-        return self.transport.post(channel=channel, text=msg["text"], blocks=blocks, thread_ts=thread_ts,
-                                   metadata=metadata)
+        return self.transport.post(
+            channel=channel, text=msg["text"], blocks=blocks, thread_ts=thread_ts, metadata=metadata
+        )
 
     def _post_with_fallbacks(self, msg: dict[str, Any], report: DeliveryReport) -> Posted:
         """Post in the thread of `thread_of` if known; on an unreachable destination, try the alternatives."""
@@ -66,14 +68,17 @@ class Deliverer:
                 raise
             first = exc
         if thread_ts and first.code == "thread_not_found":
-            posted = self._post(msg, channel, _note(blocks, "The original thread is gone; posted as a new message."),
-                                None)
+            posted = self._post(
+                msg, channel, _note(blocks, "The original thread is gone; posted as a new message."), None
+            )
             report.rerouted += 1
             return posted
         if channel == self.fallback:
             raise first
-        note = (f"Could not post to {safe(msg['destination'], 90)} ({safe(first.code, 60)}); posted in the "
-                "fallback channel instead. Fix the route in owners.yaml.")
+        note = (
+            f"Could not post to {safe(msg['destination'], 90)} ({safe(first.code, 60)}); posted in the "
+            "fallback channel instead. Fix the route in owners.yaml."
+        )
         posted = self._post(msg, self.fallback, _note(msg["blocks"], note), None)
         report.rerouted += 1
         report.errors.append(f"{msg['id']}: {msg['destination']} unreachable ({first.code}); sent to {self.fallback}")
@@ -81,8 +86,9 @@ class Deliverer:
 
     def run(self) -> DeliveryReport:
         report = DeliveryReport()
-        final_failures = {str(r["id"]) for r in self.outbox.records
-                          if r.get("kind") == "failed" and r.get("retryable") is False}
+        final_failures = {
+            str(r["id"]) for r in self.outbox.records if r.get("kind") == "failed" and r.get("retryable") is False
+        }
         for pending in self.outbox.pending():
             msg = pending.record
             parent = msg.get("thread_of")
@@ -104,6 +110,10 @@ class Deliverer:
             self.state.save(self.state_path)
             report.sent += 1
         if report.stopped:
-            log.warning("Slack delivery stopped (%s); %d message(s) stay pending in %s", report.stopped,
-                        len(self.outbox.pending()), self.outbox.path)
+            log.warning(
+                "Slack delivery stopped (%s); %d message(s) stay pending in %s",
+                report.stopped,
+                len(self.outbox.pending()),
+                self.outbox.path,
+            )
         return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from complyflow.config import EMAIL_RE
+from complyflow.core.config import EMAIL_RE
 
 Lookup = Callable[[str], str | None]  # raises on errors other than "no such user"
 

@@ -125,11 +125,15 @@ class Outbox:
         for r in self.records:
             if r.get("kind") == "failed":
                 failures.setdefault(str(r["id"]), []).append(str(r.get("error", "")))
-        waiting = [r for r in self.records if r.get("kind") == "message" and r.get("via") in DELIVERABLE
-                   and str(r["id"]) not in sent]
+        waiting = [
+            r
+            for r in self.records
+            if r.get("kind") == "message" and r.get("via") in DELIVERABLE and str(r["id"]) not in sent
+        ]
         waiting.sort(key=lambda r: int(r.get("seq") or 0))
-        return [Pending(r, len(failures.get(str(r["id"]), [])), (failures.get(str(r["id"])) or [""])[-1])
-                for r in waiting]
+        return [
+            Pending(r, len(failures.get(str(r["id"]), [])), (failures.get(str(r["id"])) or [""])[-1]) for r in waiting
+        ]
 
 
 @contextlib.contextmanager
@@ -145,8 +149,10 @@ def exclusive(path: Path, timeout: float = 300.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{lock_path}: another complyflow run or flush holds the outbox lock; "
-                                       "retry when it has finished") from None
+                    raise TimeoutError(
+                        f"{lock_path}: another complyflow run or flush holds the outbox lock; "
+                        "retry when it has finished"
+                    ) from None
                 time.sleep(0.2)
         try:
             yield

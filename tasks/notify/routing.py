@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from complyflow.config import Config, Control, RouteTarget
-from complyflow.model import Finding
+from complyflow.core.config import Config, Control, RouteTarget
+from complyflow.core.model import Finding
 from tasks.notify.directory import EmailDirectory
 
 
@@ -26,8 +26,9 @@ class Route:
 
 
 class Router:
-    def __init__(self, config: Config, controls: list[Control], account_owners: dict[str, str],
-                 directory: EmailDirectory) -> None:
+    def __init__(
+        self, config: Config, controls: list[Control], account_owners: dict[str, str], directory: EmailDirectory
+    ) -> None:
         self.routes = config.owners.routes
         self.fallback = config.notify.fallback_channel
         self.controls = {c.id: c for c in config.controls} | {c.id: c for c in controls}

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from complyflow.config import Config, Control, ExceptionEntry, NotifySettings
-from complyflow.model import Finding, RunSummary
+from complyflow.core.config import Config, Control, ExceptionEntry, NotifySettings
+from complyflow.core.model import Finding, RunSummary
 from tasks.evidence import EvidenceStore
 from tasks.notify.approvers import approver_notices
 from tasks.notify.blocks import as_text
@@ -92,9 +92,15 @@ def _aware(now: datetime | None) -> datetime:
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
-def _routes(findings: list[Finding], controls: list[Control], config: Config, state: NotifyState,
-            transport: BotTransport | WebhookTransport | None, now: datetime,
-            account_owners_by_id: dict[str, str] | None) -> tuple[EmailDirectory, Router, dict[str, Route]]:
+def _routes(
+    findings: list[Finding],
+    controls: list[Control],
+    config: Config,
+    state: NotifyState,
+    transport: BotTransport | WebhookTransport | None,
+    now: datetime,
+    account_owners_by_id: dict[str, str] | None,
+) -> tuple[EmailDirectory, Router, dict[str, Route]]:
     lookup = transport.lookup_email if isinstance(transport, BotTransport) and config.notify.email_lookup else None
     directory = EmailDirectory(lookup, state.emails, timedelta(hours=config.notify.email_cache_hours), now)
     router = Router(config, controls, account_owners(config, findings, account_owners_by_id), directory)
@@ -157,14 +163,23 @@ def notify_run(
         state.catch_up(outbox.records)
         directory, router, routes = _routes(findings, controls, config, state, transport, now, account_owners_by_id)
         items, quiet = classify(
-            findings=findings, lapsed=lapsed, state=state, routes=routes,
+            findings=findings,
+            lapsed=lapsed,
+            state=state,
+            routes=routes,
             controls={c.id: c for c in config.controls} | {c.id: c for c in controls},
             scope=run_scope(findings, controls, summary.scope, config.scope.global_region),
-            now=now, reminder_days=settings.reminder_days,
+            now=now,
+            reminder_days=settings.reminder_days,
         )
         run = RunInfo(summary.run_id, summary.flow_run_url, now)
-        messages = compose(items, quiet, run, MessageIds(summary.run_id, outbox.count_for_run(summary.run_id)),
-                           settings.max_items_per_control)
+        messages = compose(
+            items,
+            quiet,
+            run,
+            MessageIds(summary.run_id, outbox.count_for_run(summary.run_id)),
+            settings.max_items_per_control,
+        )
         if lapsed:
             messages += approver_notices(items, lapsed, router, run)
         if settings.summary_channel:
@@ -176,23 +191,41 @@ def notify_run(
         if channel == "outbox":
             for record in queued:
                 print(f"── to {record['destination']} ({record['purpose']}) ──\n{as_text(record['blocks'])}\n")
-        report = Deliverer(outbox, state, state_path, transport, settings.fallback_channel).run() \
-            if transport is not None else DeliveryReport()
+        report = (
+            Deliverer(outbox, state, state_path, transport, settings.fallback_channel).run()
+            if transport is not None
+            else DeliveryReport()
+        )
         state.save(state_path)
         pending = len(outbox.pending())
     errors += directory.errors + report.errors
     result = NotifyResult(
-        digests=digest_count(messages), channel=channel, outbox_file=str(outbox_path), pending=pending,
-        state_file=str(state_path), queued=len(queued), sent=report.sent, rerouted=report.rerouted,
+        digests=digest_count(messages),
+        channel=channel,
+        outbox_file=str(outbox_path),
+        pending=pending,
+        state_file=str(state_path),
+        queued=len(queued),
+        sent=report.sent,
+        rerouted=report.rerouted,
         new=sum(1 for i in items if i.change == Change.NEW),
         reminders=sum(1 for i in items if i.change == Change.REMINDER),
         resolved=sum(1 for i in items if i.change == Change.RESOLVED),
-        routes={key: route.describe() for key, route in sorted(routes.items())}, errors=errors,
+        routes={key: route.describe() for key, route in sorted(routes.items())},
+        errors=errors,
     )
     log = _logger()
-    log.info("notifications: %d digest(s), %d new, %d reminded, %d resolved; %d queued, %d sent via %s, %d pending",
-             result.digests, result.new, result.reminders, result.resolved, result.queued, result.sent, channel,
-             result.pending)
+    log.info(
+        "notifications: %d digest(s), %d new, %d reminded, %d resolved; %d queued, %d sent via %s, %d pending",
+        result.digests,
+        result.new,
+        result.reminders,
+        result.resolved,
+        result.queued,
+        result.sent,
+        channel,
+        result.pending,
+    )
     for error in errors:
         log.warning("notifications: %s", error)
     return result
@@ -224,8 +257,10 @@ def flush(config: Config, evidence_root: Path, store: EvidenceStore | None = Non
     transport = open_transport(settings, credentials)
     if transport is None:
         problems = "; ".join(credentials.problems)
-        raise NotifyError("nothing can be sent without Slack credentials: set SLACK_BOT_TOKEN (or SLACK_WEBHOOK_URL), "
-                          "or name a Prefect Secret block in notify.yaml" + (f" ({problems})" if problems else ""))
+        raise NotifyError(
+            "nothing can be sent without Slack credentials: set SLACK_BOT_TOKEN (or SLACK_WEBHOOK_URL), "
+            "or name a Prefect Secret block in notify.yaml" + (f" ({problems})" if problems else "")
+        )
     outbox_path, state_path = evidence_root / settings.outbox_file, evidence_root / settings.state_file
     with notification_files(evidence_root, settings.outbox_file, settings.state_file, store):
         outbox = Outbox(outbox_path)
@@ -234,5 +269,11 @@ def flush(config: Config, evidence_root: Path, store: EvidenceStore | None = Non
         report = Deliverer(outbox, state, state_path, transport, settings.fallback_channel).run()
         state.save(state_path)
         pending = len(outbox.pending())
-    return FlushResult(channel=transport.kind, sent=report.sent, pending=pending, rerouted=report.rerouted,
-                       waiting=report.waiting, errors=list(credentials.problems) + report.errors)
+    return FlushResult(
+        channel=transport.kind,
+        sent=report.sent,
+        pending=pending,
+        rerouted=report.rerouted,
+        waiting=report.waiting,
+        errors=list(credentials.problems) + report.errors,
+    )

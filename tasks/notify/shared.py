@@ -58,7 +58,8 @@ class Lease:
                 raise NotificationLeaseTimeout(
                     f"the notification files in {self.store.url(LEASE_KEY).rsplit('/', 1)[0]} are in use by {who}; "
                     f"waited {wait_seconds:.0f} s. Retry later (`complyflow notify --flush` sends what is pending); "
-                    f"delete {self.store.url(LEASE_KEY)} only if that run is known to be dead")
+                    f"delete {self.store.url(LEASE_KEY)} only if that run is known to be dead"
+                )
             time.sleep(2.0)
 
     @contextmanager
@@ -71,8 +72,11 @@ class Lease:
                 try:
                     self._write(self._token)
                 except Exception as exc:  # noqa: BLE001 - a lost lease shows at the push (orphan copy), not here
-                    log.error("could not renew %s (%s); the notification files are pushed only over the version "
-                              "pulled", self.store.url(LEASE_KEY), type(exc).__name__)
+                    log.error(
+                        "could not renew %s (%s); the notification files are pushed only over the version pulled",
+                        self.store.url(LEASE_KEY),
+                        type(exc).__name__,
+                    )
                     return
 
         thread = threading.Thread(target=renew, name="notify-lease", daemon=True)
@@ -90,14 +94,19 @@ class Lease:
             if current is not None and current[1] == self._token:
                 self.store.delete(LEASE_KEY)
         except Exception as exc:  # noqa: BLE001 - never hide the step's own outcome behind the clean-up
-            log.error("could not release %s (%s: %s); it expires by itself", self.store.url(LEASE_KEY),
-                      type(exc).__name__, exc)
+            log.error(
+                "could not release %s (%s: %s); it expires by itself",
+                self.store.url(LEASE_KEY),
+                type(exc).__name__,
+                exc,
+            )
 
     def _write(self, token: str | None) -> None:
         """(Re)write the lease over version `token` (None: over no lease) and remember the version written."""
         expires = datetime.now(UTC) + timedelta(seconds=self.seconds)
-        self.store.swap(LEASE_KEY, json.dumps({"holder": self.holder, "expires_at": expires.isoformat()}).encode(),
-                        token)
+        self.store.swap(
+            LEASE_KEY, json.dumps({"holder": self.holder, "expires_at": expires.isoformat()}).encode(), token
+        )
         mine = self.store.read_versioned(LEASE_KEY)
         self._token = mine[1] if mine else None
 
@@ -125,8 +134,16 @@ def is_shared(store: EvidenceStore | None, evidence_root: Path) -> bool:
 
 
 @contextmanager
-def notification_files(evidence_root: Path, journal: str, snapshot: str, store: EvidenceStore | None = None, *,
-                       wait_seconds: float = 300.0, write: bool = True, lease_seconds: int = 1800) -> Iterator[None]:
+def notification_files(
+    evidence_root: Path,
+    journal: str,
+    snapshot: str,
+    store: EvidenceStore | None = None,
+    *,
+    wait_seconds: float = 300.0,
+    write: bool = True,
+    lease_seconds: int = 1800,
+) -> Iterator[None]:
     """Exclusive use of the outbox (`journal`) and state (`snapshot`) under `evidence_root`, both relative paths.
 
     With a shared store: the lease is taken, the store's copies are pulled in before and pushed back
@@ -180,8 +197,14 @@ def _pull(store: EvidenceStore, root: Path, journal: str, snapshot: str) -> dict
         for name in (journal, snapshot):
             if local[name] is not None:
                 (root / name).rename(root / f"{name}.diverged-{stamp}")
-        log.warning("the local notification journal %s disagrees with %s; the store's copy is used, the local "
-                    "one kept as %s.diverged-%s", root / journal, store.url(journal), journal, stamp)
+        log.warning(
+            "the local notification journal %s disagrees with %s; the store's copy is used, the local "
+            "one kept as %s.diverged-%s",
+            root / journal,
+            store.url(journal),
+            journal,
+            stamp,
+        )
     for name in (journal, snapshot):
         data = remote[name]
         if data is not None:
@@ -191,8 +214,9 @@ def _pull(store: EvidenceStore, root: Path, journal: str, snapshot: str) -> dict
     return versions
 
 
-def _push(store: EvidenceStore, root: Path, pulled: dict[str, tuple[bytes, str] | None], holder: str, *,
-          quiet: bool = False) -> None:
+def _push(
+    store: EvidenceStore, root: Path, pulled: dict[str, tuple[bytes, str] | None], holder: str, *, quiet: bool = False
+) -> None:
     """Write back what changed, only over the version pulled. Should that version have changed meanwhile
     (this run's lease expired and another run wrote), the local copy goes to `<name>.orphan-<holder>`
     beside it instead of overwriting the other run's: nothing is lost, and the log says where it is."""
@@ -206,10 +230,20 @@ def _push(store: EvidenceStore, root: Path, pulled: dict[str, tuple[bytes, str] 
             except ConcurrentSealError:
                 orphan = f"{name}.orphan-{holder.replace(':', '-')}"
                 store.put_bytes(orphan, data)
-                log.error("%s changed while this run held an expired notification lease; this run's copy is kept "
-                          "as %s: merge it by hand", store.url(name), store.url(orphan))
+                log.error(
+                    "%s changed while this run held an expired notification lease; this run's copy is kept "
+                    "as %s: merge it by hand",
+                    store.url(name),
+                    store.url(orphan),
+                )
         except Exception as exc:
             if not quiet:
                 raise
-            log.error("could not push %s to %s (%s: %s); the local copy %s is the only one now", name,
-                      store.url(name), type(exc).__name__, exc, root / name)
+            log.error(
+                "could not push %s to %s (%s: %s); the local copy %s is the only one now",
+                name,
+                store.url(name),
+                type(exc).__name__,
+                exc,
+                root / name,
+            )

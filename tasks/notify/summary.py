@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from complyflow.model import Finding, RunSummary, Status
+from complyflow.core.model import Finding, RunSummary, Status
 from tasks.notify.blocks import Block, context, header, mrkdwn
 from tasks.notify.changes import Category, Change, Item
 from tasks.notify.compose import RunInfo
@@ -20,24 +20,31 @@ def posture(counts: dict[str, int]) -> tuple[int, int]:
     return counts.get(str(Status.PASS), 0) + counts.get(str(Status.EXCEPTED), 0), evaluated
 
 
-def summary_blocks(summary: RunSummary, findings: list[Finding], items: list[Item],
-                   destinations: dict[str, str]) -> tuple[list[Block], str, dict[str, Any]]:
+def summary_blocks(
+    summary: RunSummary, findings: list[Finding], items: list[Item], destinations: dict[str, str]
+) -> tuple[list[Block], str, dict[str, Any]]:
     """Blocks, fallback text and plain data of the summary of one run."""
     compliant, evaluated = posture(summary.counts)
     share = f"{100 * compliant / evaluated:.0f}%" if evaluated else "n/a"
     counts = " · ".join(f"{status}: *{summary.counts.get(str(status), 0)}*" for status in Status)
     changes = Counter((i.change, i.category) for i in items)
     new = sum(n for (change, _), n in changes.items() if change == Change.NEW)
-    line = (f"This run: *{new}* new ({changes[(Change.NEW, Category.VIOLATION)]} violations, "
-            f"{changes[(Change.NEW, Category.LAPSED)]} lapsed exceptions, {changes[(Change.NEW, Category.GAP)]} "
-            f"evidence gaps, {changes[(Change.NEW, Category.REMINDER)]} reminders) · "
-            f"*{sum(n for (c, _), n in changes.items() if c == Change.REMINDER)}* reminded · "
-            f"*{sum(n for (c, _), n in changes.items() if c == Change.RESOLVED)}* resolved")
+    line = (
+        f"This run: *{new}* new ({changes[(Change.NEW, Category.VIOLATION)]} violations, "
+        f"{changes[(Change.NEW, Category.LAPSED)]} lapsed exceptions, {changes[(Change.NEW, Category.GAP)]} "
+        f"evidence gaps, {changes[(Change.NEW, Category.REMINDER)]} reminders) · "
+        f"*{sum(n for (c, _), n in changes.items() if c == Change.REMINDER)}* reminded · "
+        f"*{sum(n for (c, _), n in changes.items() if c == Change.RESOLVED)}* resolved"
+    )
     open_by_owner = Counter(f.owner for f in findings if f.status in (Status.FAIL, Status.ERROR))
     top = open_by_owner.most_common(TOP_OWNERS)
-    owners = "\n".join(f"• {safe(owner, 80)}: {n} open" + (f" → {safe(destinations[owner], 82)}"
-                                                            if owner in destinations else "")
-                       for owner, n in top) or "Nobody has open violations or evidence gaps."
+    owners = (
+        "\n".join(
+            f"• {safe(owner, 80)}: {n} open" + (f" → {safe(destinations[owner], 82)}" if owner in destinations else "")
+            for owner, n in top
+        )
+        or "Nobody has open violations or evidence gaps."
+    )
     run_ref = link(summary.flow_run_url, "flow run", missing="no flow-run link (set PREFECT_UI_URL)")
     blocks = [
         header(f"Compliance run {summary.run_id}"),
@@ -47,14 +54,38 @@ def summary_blocks(summary: RunSummary, findings: list[Finding], items: list[Ite
         context(f"complyflow {safe(summary.flow, 40)} run {code(summary.run_id, 60)} · {run_ref}"),
     ]
     text = f"complyflow run {summary.run_id}: {share} compliant, {new} new, {summary.counts.get('FAIL', 0)} failing"
-    data = {"posture_percent": round(100 * compliant / evaluated, 1) if evaluated else None,
-            "counts": dict(summary.counts), "new": new, "top_owners": top}
+    data = {
+        "posture_percent": round(100 * compliant / evaluated, 1) if evaluated else None,
+        "counts": dict(summary.counts),
+        "new": new,
+        "top_owners": top,
+    }
     return blocks, text, data
 
 
-def summary_message(summary: RunSummary, findings: list[Finding], items: list[Item], channel: str, run: RunInfo,
-                    destinations: dict[str, str]) -> dict[str, Any]:
+def summary_message(
+    summary: RunSummary,
+    findings: list[Finding],
+    items: list[Item],
+    channel: str,
+    run: RunInfo,
+    destinations: dict[str, str],
+) -> dict[str, Any]:
     blocks, text, data = summary_blocks(summary, findings, items, destinations)
-    return {"id": f"{summary.run_id}/summary", "run_id": summary.run_id, "purpose": "summary", "owner": "",
-            "destination": channel, "mention": None, "thread_of": None, "part": 1, "parts": 1, "text": text,
-            "blocks": blocks, "events": [], "items": [], "summary": data, "queued_at": run.now.isoformat()}
+    return {
+        "id": f"{summary.run_id}/summary",
+        "run_id": summary.run_id,
+        "purpose": "summary",
+        "owner": "",
+        "destination": channel,
+        "mention": None,
+        "thread_of": None,
+        "part": 1,
+        "parts": 1,
+        "text": text,
+        "blocks": blocks,
+        "events": [],
+        "items": [],
+        "summary": data,
+        "queued_at": run.now.isoformat(),
+    }

@@ -28,19 +28,50 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-from complyflow.config import NotifySettings
+from complyflow.core.config import NotifySettings
 from tasks.notify.credentials import Credentials, api_url, redact
 
 ErrorKind = Literal["transient", "auth", "destination", "message"]
-AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
-               "missing_scope", "not_allowed_token_type", "ekm_access_denied", "team_access_not_granted",
-               "invalid_token", "action_prohibited", "no_service", "no_team", "no_active_hooks"}
-DESTINATION_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "user_not_found",
-                      "cannot_dm_bot", "user_disabled", "restricted_action", "restricted_action_read_only_channel",
-                      "restricted_action_thread_only_channel", "restricted_action_non_threadable_channel",
-                      "team_not_found", "thread_not_found"}
-TRANSIENT_ERRORS = {"ratelimited", "rate_limited", "fatal_error", "internal_error", "service_unavailable",
-                    "request_timeout"}
+AUTH_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+    "missing_scope",
+    "not_allowed_token_type",
+    "ekm_access_denied",
+    "team_access_not_granted",
+    "invalid_token",
+    "action_prohibited",
+    "no_service",
+    "no_team",
+    "no_active_hooks",
+}
+DESTINATION_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "channel_is_archived",
+    "user_not_found",
+    "cannot_dm_bot",
+    "user_disabled",
+    "restricted_action",
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel",
+    "team_not_found",
+    "thread_not_found",
+}
+TRANSIENT_ERRORS = {
+    "ratelimited",
+    "rate_limited",
+    "fatal_error",
+    "internal_error",
+    "service_unavailable",
+    "request_timeout",
+}
 SERVER_ERROR_STATUSES = (500, 502, 503, 504)
 
 
@@ -73,17 +104,27 @@ class _ProportionalJitter(Jitter):
 class ServerErrorRetryHandler(RetryHandler):
     """Retries 500, 502, 503 and 504 (slack-sdk's own handler covers 500 and 503 only)."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return response is not None and response.status_code in SERVER_ERROR_STATUSES
 
 
 def retry_handlers(settings: NotifySettings) -> list[RetryHandler]:
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=settings.retry_backoff_seconds,
-                                             jitter=_ProportionalJitter())
+    backoff = BackoffRetryIntervalCalculator(
+        backoff_factor=settings.retry_backoff_seconds, jitter=_ProportionalJitter()
+    )
     return [
-        ConnectionErrorRetryHandler(max_retry_count=settings.max_retries, interval_calculator=backoff,
-                                    error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError]),
+        ConnectionErrorRetryHandler(
+            max_retry_count=settings.max_retries,
+            interval_calculator=backoff,
+            error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError],
+        ),
         RateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
         ServerErrorRetryHandler(max_retry_count=settings.max_retries, interval_calculator=backoff),
     ]
@@ -105,8 +146,9 @@ class Posted:
 class Transport(Protocol):
     kind: str  # "slack", "webhook" or "outbox"
 
-    def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None,
-             metadata: dict[str, Any]) -> Posted: ...
+    def post(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None, metadata: dict[str, Any]
+    ) -> Posted: ...
 
 
 class BotTransport:
@@ -116,8 +158,13 @@ class BotTransport:
 
     def __init__(self, token: str, settings: NotifySettings, secrets: tuple[str, ...]) -> None:
         self.secrets = secrets
-        self.client = WebClient(token=token, base_url=api_url(settings), timeout=settings.timeout_seconds,
-                                retry_handlers=retry_handlers(settings), logger=_quiet_logger("complyflow.slack"))
+        self.client = WebClient(
+            token=token,
+            base_url=api_url(settings),
+            timeout=settings.timeout_seconds,
+            retry_handlers=retry_handlers(settings),
+            logger=_quiet_logger("complyflow.slack"),
+        )
 
     def _error(self, exc: Exception) -> DeliveryError:
         if isinstance(exc, SlackApiError):
@@ -130,11 +177,19 @@ class BotTransport:
             return DeliveryError(redact(f"{type(exc).__name__}: {exc}", self.secrets)[:300], "transient")
         raise exc
 
-    def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None,
-             metadata: dict[str, Any]) -> Posted:
+    def post(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None, metadata: dict[str, Any]
+    ) -> Posted:
         try:
-            response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-                                                    unfurl_links=False, unfurl_media=False, metadata=metadata)
+            response = self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=metadata,
+            )
         except Exception as exc:  # noqa: BLE001 - classified below; unknown errors are re-raised there
             raise self._error(exc) from None
         return Posted(channel=str(response.get("channel") or channel), ts=str(response.get("ts") or ""))
@@ -159,14 +214,20 @@ class WebhookTransport:
 
     def __init__(self, url: str, settings: NotifySettings, secrets: tuple[str, ...]) -> None:
         self.secrets = secrets
-        self.client = WebhookClient(url=url, timeout=settings.timeout_seconds, retry_handlers=retry_handlers(settings),
-                                    logger=_quiet_logger("complyflow.slack.webhook"))
+        self.client = WebhookClient(
+            url=url,
+            timeout=settings.timeout_seconds,
+            retry_handlers=retry_handlers(settings),
+            logger=_quiet_logger("complyflow.slack.webhook"),
+        )
 
-    def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None,
-             metadata: dict[str, Any]) -> Posted:
+    def post(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None, metadata: dict[str, Any]
+    ) -> Posted:
         try:
-            response = self.client.send(text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
-                                        metadata=metadata)
+            response = self.client.send(
+                text=text, blocks=blocks, unfurl_links=False, unfurl_media=False, metadata=metadata
+            )
         except (OSError, URLError) as exc:
             raise DeliveryError(redact(f"{type(exc).__name__}: {exc}", self.secrets)[:300], "transient") from None
         if response.status_code == 200:

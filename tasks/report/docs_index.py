@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from complyflow.model import Finding, Status
+from complyflow.core.model import Finding, Status
 from tasks.report.html import esc, page, table
 
 
@@ -28,15 +28,22 @@ def render_docs_index(site_dir: Path, run_id: str, findings: Iterable[Finding]) 
         name = validation.relative_to(site_dir / "validations").parts[0]
         suite = site_dir / "expectations" / f"{name}.html"
         seen = counts.get(name, Counter())
-        rows.append((
-            f"<code>{esc(name)}</code>",
-            f'<a href="{esc(validation.relative_to(site_dir).as_posix())}">validation result</a>',
-            (f'<a href="{esc(suite.relative_to(site_dir).as_posix())}">expectation suite</a>'
-             if suite.is_file() else "–"),
-            *(str(seen.get(str(s), 0)) for s in Status),
-        ))
-    body = (f"<h1>Great Expectations Data Docs</h1><p class=muted>Run <code>{esc(run_id)}</code>: one validation "
-            "per evidence table. The counts are the run's findings read from that table (after exceptions).</p>"
-            + table(("Evidence table", "Validation", "Suite", *(str(s) for s in Status)), rows, numeric=range(3, 7))
-            + '<p><a href="../report.html">Compliance report of this run</a></p>')
+        rows.append(
+            (
+                f"<code>{esc(name)}</code>",
+                f'<a href="{esc(validation.relative_to(site_dir).as_posix())}">validation result</a>',
+                (
+                    f'<a href="{esc(suite.relative_to(site_dir).as_posix())}">expectation suite</a>'
+                    if suite.is_file()
+                    else "–"
+                ),
+                *(str(seen.get(str(s), 0)) for s in Status),
+            )
+        )
+    body = (
+        f"<h1>Great Expectations Data Docs</h1><p class=muted>Run <code>{esc(run_id)}</code>: one validation "
+        "per evidence table. The counts are the run's findings read from that table (after exceptions).</p>"
+        + table(("Evidence table", "Validation", "Suite", *(str(s) for s in Status)), rows, numeric=range(3, 7))
+        + '<p><a href="../report.html">Compliance report of this run</a></p>'
+    )
     return page(f"GX Data Docs {run_id}", body)

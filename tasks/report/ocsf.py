@@ -38,8 +38,8 @@ from py_ocsf_models.objects.resource_details import ResourceDetails
 from py_ocsf_models.objects.user import User
 
 from complyflow import __version__
-from complyflow.config import Control
-from complyflow.model import Finding, Status
+from complyflow.core.config import Control
+from complyflow.core.model import Finding, Status
 from tasks.jsonstream import write_array
 
 #: Framework keys of `unmapped.compliance`, in Prowler's "NAME-VERSION" style.
@@ -62,9 +62,14 @@ def _owner(finding: Finding) -> User | None:
     if not finding.owner:
         return None
     person = "@" in finding.owner
-    return User(name=finding.owner, uid=finding.owner, type_id=USER_TYPE_USER if person else USER_TYPE_OTHER,
-                type="User" if person else "Team", email_addr=finding.owner if person else None,
-                account=_account(finding.account))
+    return User(
+        name=finding.owner,
+        uid=finding.owner,
+        type_id=USER_TYPE_USER if person else USER_TYPE_OTHER,
+        type="User" if person else "Team",
+        email_addr=finding.owner if person else None,
+        account=_account(finding.account),
+    )
 
 
 def _status_extended(finding: Finding) -> str:
@@ -105,17 +110,21 @@ def detection_finding(finding: Finding, control: Control, at: datetime) -> Detec
         status_detail=message,
         risk_details=control.rationale,
         remediation=Remediation(desc=control.remediation),
-        resources=[ResourceDetails(
-            uid=finding.resource_arn,
-            name=finding.resource_name,
-            type=finding.resource_type,
-            region=finding.region,
-            cloud_partition=_arn_part(finding.resource_arn, 1, "aws"),
-            group=Group(name=_arn_part(finding.resource_arn, 2, "unknown")),
-            owner=_owner(finding),
-            data={"details": {"observed": finding.observed, "expected": finding.expected},
-                  "metadata": {"resource_id": finding.resource_id, "evidence_file": finding.evidence_file}},
-        )],
+        resources=[
+            ResourceDetails(
+                uid=finding.resource_arn,
+                name=finding.resource_name,
+                type=finding.resource_type,
+                region=finding.region,
+                cloud_partition=_arn_part(finding.resource_arn, 1, "aws"),
+                group=Group(name=_arn_part(finding.resource_arn, 2, "unknown")),
+                owner=_owner(finding),
+                data={
+                    "details": {"observed": finding.observed, "expected": finding.expected},
+                    "metadata": {"resource_id": finding.resource_id, "evidence_file": finding.evidence_file},
+                },
+            )
+        ],
         metadata=Metadata(event_code=finding.control_id, product=PRODUCT, profiles=["cloud", "datetime"]),
         cloud=Cloud(provider="aws", region=finding.region, account=_account(finding.account)),
         type_uid=DetectionFindingTypeID.Create,
@@ -124,17 +133,23 @@ def detection_finding(finding: Finding, control: Control, at: datetime) -> Detec
             "compliance": {COMPLIANCE_NAMES[f]: list(refs) for f, refs in control.frameworks.items() if refs},
             "policy_clause": f"{control.policy_clause.document} {control.policy_clause.section}",
             "complyflow": {
-                "status": str(finding.status), "run_id": finding.run_id, "key": finding.key,
-                "observed": finding.observed, "expected": finding.expected, "owner": finding.owner,
-                "owner_route": finding.owner_route, "exception_id": finding.exception_id,
+                "status": str(finding.status),
+                "run_id": finding.run_id,
+                "key": finding.key,
+                "observed": finding.observed,
+                "expected": finding.expected,
+                "owner": finding.owner,
+                "owner_route": finding.owner_route,
+                "exception_id": finding.exception_id,
                 "message": finding.message,
             },
         },
     )
 
 
-def ocsf_findings(findings: Iterable[Finding], controls: Mapping[str, Control],
-                  at: datetime) -> Iterator[DetectionFinding]:
+def ocsf_findings(
+    findings: Iterable[Finding], controls: Mapping[str, Control], at: datetime
+) -> Iterator[DetectionFinding]:
     """Detection Findings for a run, one at a time; a finding whose control is not in `controls` is a bug."""
     for finding in findings:
         control = controls.get(finding.control_id)
@@ -143,11 +158,11 @@ def ocsf_findings(findings: Iterable[Finding], controls: Mapping[str, Control],
         yield detection_finding(finding, control, at)
 
 
-def write_ocsf_json(handle: TextIO, findings: Iterable[Finding], controls: Mapping[str, Control],
-                    at: datetime) -> int:
+def write_ocsf_json(handle: TextIO, findings: Iterable[Finding], controls: Mapping[str, Control], at: datetime) -> int:
     """A JSON array of Detection Findings, `None` fields left out, as Prowler's `*.ocsf.json`; streamed."""
-    count = write_array(handle, (d.model_dump(mode="json", exclude_none=True)
-                                 for d in ocsf_findings(findings, controls, at)))
+    count = write_array(
+        handle, (d.model_dump(mode="json", exclude_none=True) for d in ocsf_findings(findings, controls, at))
+    )
     handle.write("\n")
     return count
 

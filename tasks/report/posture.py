@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from complyflow.config import FRAMEWORKS, Control
-from complyflow.model import Finding, Status
+from complyflow.core.config import FRAMEWORKS, Control
+from complyflow.core.model import Finding, Status
 
 FRAMEWORK_LABELS: dict[str, str] = {
     "iso27001": "ISO/IEC 27001:2022 Annex A",
@@ -66,15 +66,15 @@ class Posture:
         def counts(raw: Mapping[str, Any]) -> Counts:
             return {**empty_counts(), **{str(k): int(v) for k, v in raw.items()}}
 
-        return cls(controls={k: counts(v) for k, v in data.get("controls", {}).items()},
-                   frameworks={k: counts(v) for k, v in data.get("frameworks", {}).items()})
+        return cls(
+            controls={k: counts(v) for k, v in data.get("controls", {}).items()},
+            frameworks={k: counts(v) for k, v in data.get("frameworks", {}).items()},
+        )
 
 
-def posture(findings: Iterable[Finding], mapping: Mapping[str, list[str]],
-            control_ids: Iterable[str] = ()) -> Posture:
+def posture(findings: Iterable[Finding], mapping: Mapping[str, list[str]], control_ids: Iterable[str] = ()) -> Posture:
     """Posture of one run; `control_ids` adds controls that produced no finding, so they show as such."""
-    result = Posture(controls={cid: empty_counts() for cid in control_ids},
-                     frameworks={ALL: empty_counts()})
+    result = Posture(controls={cid: empty_counts() for cid in control_ids}, frameworks={ALL: empty_counts()})
     for cid in result.controls:
         for framework in mapping.get(cid, []):
             result.frameworks.setdefault(framework, empty_counts())

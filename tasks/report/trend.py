@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from complyflow.model import Finding
+from complyflow.core.model import Finding
 from tasks.evidence import (
     MANIFEST,
     TOMBSTONE,
@@ -45,13 +45,21 @@ class RunPoint:
     posture: Posture
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "started_at": self.started_at.isoformat(), "flow": self.flow,
-                **self.posture.to_dict()}
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "flow": self.flow,
+            **self.posture.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunPoint:
-        return cls(run_id=str(data["run_id"]), started_at=datetime.fromisoformat(data["started_at"]),
-                   flow=str(data.get("flow", "")), posture=Posture.from_dict(data))
+        return cls(
+            run_id=str(data["run_id"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            flow=str(data.get("flow", "")),
+            posture=Posture.from_dict(data),
+        )
 
 
 @dataclass
@@ -84,17 +92,28 @@ def read_run(store: EvidenceStore, run_id: str, mapping: Mapping[str, list[str]]
         run = data["run"]
         findings = [Finding.from_dict(item) for item in data["findings"]]
         controls = run.get("scope", {}).get("controls", [])
-        return RunPoint(run_id=str(run["run_id"]), started_at=datetime.fromisoformat(run["started_at"]),
-                        flow=str(run.get("flow", "")), posture=posture(findings, mapping, controls))
+        return RunPoint(
+            run_id=str(run["run_id"]),
+            started_at=datetime.fromisoformat(run["started_at"]),
+            flow=str(run.get("flow", "")),
+            posture=posture(findings, mapping, controls),
+        )
     except (FileNotFoundError, MissingObjectError):
         raise ValueError("no stored findings") from None
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unreadable findings: {type(exc).__name__}: {exc}"[:200]) from exc
 
 
-def load_trend(source: Path | EvidenceStore, mapping: Mapping[str, list[str]], *, since: date | None = None,
-               until: date | None = None, flow: str | None = None, before_run: str | None = None,
-               limit: int | None = None) -> Trend:
+def load_trend(
+    source: Path | EvidenceStore,
+    mapping: Mapping[str, list[str]],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    flow: str | None = None,
+    before_run: str | None = None,
+    limit: int | None = None,
+) -> Trend:
     """Sealed runs in the store (or under a local evidence root) started on or after `since` (and on or before
     `until`), oldest first.
 

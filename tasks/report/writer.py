@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from complyflow.config import Control, ExceptionsRegister
-from complyflow.model import EvidenceGap, Finding, RunSummary
+from complyflow.core.config import Control, ExceptionsRegister
+from complyflow.core.model import EvidenceGap, Finding, RunSummary
 from tasks.evidence import MANIFEST, EvidenceStore, RunFolder
 from tasks.exceptions import ExceptionOutcome
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON
@@ -22,9 +22,18 @@ DOCS_INDEX = f"{DOCS_DIR}/index.html"
 TREND_RUNS = 30  # runs on the report's trend chart, this one included: bounds what a nightly run reads
 
 
-def write_reports(folder: RunFolder, summary: RunSummary, findings: Sequence[Finding], controls: Sequence[Control],
-                  outcome: ExceptionOutcome, gaps: Sequence[EvidenceGap], register: ExceptionsRegister,
-                  *, trend_runs: int = TREND_RUNS, store: EvidenceStore | None = None) -> dict[str, str]:
+def write_reports(
+    folder: RunFolder,
+    summary: RunSummary,
+    findings: Sequence[Finding],
+    controls: Sequence[Control],
+    outcome: ExceptionOutcome,
+    gaps: Sequence[EvidenceGap],
+    register: ExceptionsRegister,
+    *,
+    trend_runs: int = TREND_RUNS,
+    store: EvidenceStore | None = None,
+) -> dict[str, str]:
     """OCSF findings, posture, the Data Docs index and the HTML report; returns their paths in the run folder.
 
     The trend on the report is this run plus up to `trend_runs - 1` earlier sealed runs of the same flow,
@@ -40,14 +49,26 @@ def write_reports(folder: RunFolder, summary: RunSummary, findings: Sequence[Fin
     index = render_docs_index(folder.path / DOCS_DIR, summary.run_id, findings)
     if index is not None:
         written["gx_docs"] = folder.write_text(DOCS_INDEX, index)
-    trend = load_trend(store or folder.root, mapping, before_run=summary.run_id, flow=summary.flow,
-                       limit=max(trend_runs - 1, 0))
+    trend = load_trend(
+        store or folder.root, mapping, before_run=summary.run_id, flow=summary.flow, limit=max(trend_runs - 1, 0)
+    )
     trend.points.append(point)
     links = {"Findings (JSON)": FINDINGS_JSON, "Findings (CSV)": FINDINGS_CSV, "Findings (OCSF 1.x JSON)": OCSF_JSON}
     if index is not None:
         links["Great Expectations Data Docs"] = DOCS_INDEX
     links["Manifest (SHA-256 of every file, chained to the previous run)"] = MANIFEST
-    written["html"] = folder.write_text(REPORT_HTML, render_run_report(
-        summary=summary, findings=findings, controls=controls, outcome=outcome, register=register, gaps=gaps,
-        current=current, trend=trend, links=links))
+    written["html"] = folder.write_text(
+        REPORT_HTML,
+        render_run_report(
+            summary=summary,
+            findings=findings,
+            controls=controls,
+            outcome=outcome,
+            register=register,
+            gaps=gaps,
+            current=current,
+            trend=trend,
+            links=links,
+        ),
+    )
     return written

@@ -10,7 +10,7 @@ import csv
 import io
 from pathlib import Path
 
-from complyflow.config import ConfigError
+from complyflow.core.config import ConfigError
 from tasks.vendors.register import Answer, ParsedRow
 from tasks.vendors.sources import first_line
 
@@ -23,8 +23,10 @@ def check_answer_folder(folder: Path, shown: str, vendor_ids: set[str]) -> None:
         raise ConfigError(f"{shown}: answers_dir not found (source.answers_dir in vendors.yaml)")
     orphans = sorted(p.name for p in folder.iterdir() if p.is_file() and p.stem not in vendor_ids)
     if orphans:
-        raise ConfigError(f"{shown}: answer file(s) {', '.join(orphans)} match no vendor id in the register "
-                          f"(known: {', '.join(sorted(vendor_ids))}); name each file <vendor id>.csv")
+        raise ConfigError(
+            f"{shown}: answer file(s) {', '.join(orphans)} match no vendor id in the register "
+            f"(known: {', '.join(sorted(vendor_ids))}); name each file <vendor id>.csv"
+        )
 
 
 def merge_answer_file(parsed: ParsedRow, folder: Path, shown: str, question_ids: set[str]) -> None:
@@ -44,15 +46,17 @@ def merge_answer_file(parsed: ParsedRow, folder: Path, shown: str, question_ids:
             question = (record.get("question") or "").strip()
             text = (record.get("answer") or "").strip()
             if question not in question_ids:
-                parsed.errors.append(f"{where}: field question: unknown question {question!r} "
-                                     f"(known: {', '.join(sorted(question_ids))})")
+                parsed.errors.append(
+                    f"{where}: field question: unknown question {question!r} (known: {', '.join(sorted(question_ids))})"
+                )
                 continue
             if not text:
                 continue  # an empty answer is no answer
             known = parsed.answers.get(question)
             if known is not None and known.text.casefold() != text.casefold():
-                parsed.errors.append(f"{where}: field answer: {question} answered {text!r} here but "
-                                     f"{known.text!r} at {known.where}")
+                parsed.errors.append(
+                    f"{where}: field answer: {question} answered {text!r} here but {known.text!r} at {known.where}"
+                )
                 continue
             parsed.answers.setdefault(question, Answer(text, where))
     if parsed.errors:

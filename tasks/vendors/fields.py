@@ -35,8 +35,10 @@ def parse_date(value: Any, today: date, relative: bool) -> date:
     match = RELATIVE_DATE.fullmatch(text.casefold())
     if match:
         if not relative:
-            raise ValueError(f"relative date {text!r} is only allowed with source.relative_dates: true (demo "
-                             "registers); write a calendar date YYYY-MM-DD")
+            raise ValueError(
+                f"relative date {text!r} is only allowed with source.relative_dates: true (demo "
+                "registers); write a calendar date YYYY-MM-DD"
+            )
         sign, days = match.groups()
         offset = int(days or 0) * (-1 if sign == "-" else 1)
         return today + timedelta(days=offset)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from complyflow.config import ConfigError, parse_model, read_yaml
+from complyflow.core.config import ConfigError, parse_model, read_yaml
 
 QUESTIONNAIRE_FILE = "vendor-questionnaire.yaml"
 YES = ("yes", "y", "true")
@@ -68,8 +68,10 @@ class Question(BaseModel):
         return " and ".join(parts)
 
     def applies(self, *, personal_data: bool, uses_ai: bool) -> bool:
-        return self.applies_to == "all" or (self.applies_to == "personal_data" and personal_data) or (
-            self.applies_to == "ai" and uses_ai
+        return (
+            self.applies_to == "all"
+            or (self.applies_to == "personal_data" and personal_data)
+            or (self.applies_to == "ai" and uses_ai)
         )
 
     def meets(self, answer: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from complyflow.config import ConfigError, parse_model, read_yaml
+from complyflow.core.config import ConfigError, parse_model, read_yaml
 
 SETTINGS_FILE = "vendors.yaml"
 TIERS = ("critical", "high", "medium", "low")
@@ -83,6 +83,8 @@ def load_settings(config_dir: Path) -> VendorSettings:
     if inline and settings.vendors is None:
         raise ConfigError(f"{path}: field vendors: required when source.kind is inline (the register rows)")
     if not inline and settings.vendors is not None:
-        raise ConfigError(f"{path}: field vendors: rows are read from the {settings.source.kind} source; "
-                          "remove them here or set source.kind: inline")
+        raise ConfigError(
+            f"{path}: field vendors: rows are read from the {settings.source.kind} source; "
+            "remove them here or set source.kind: inline"
+        )
     return settings

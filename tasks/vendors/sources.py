@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from boto3.dynamodb.types import TypeDeserializer
 
-from complyflow.config import ConfigError
+from complyflow.core.config import ConfigError
 from tasks.aws import paginate
 from tasks.vendors.register import Location, RawRow
 from tasks.vendors.settings import SETTINGS_FILE, DynamoDBSource, FileSource, InlineSource, S3Source, VendorSettings

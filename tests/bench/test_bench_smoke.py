@@ -21,7 +21,7 @@ from bench.moto_counter import CallCounter, CountingMotoServer
 from bench.process import Measured
 from bench.prowler_peer import CHECKS
 from bench.report import by_operation, calls_table
-from complyflow.config import load_config
+from complyflow.core.config import load_config
 from complyflow.demo import _free_port
 
 
@@ -87,16 +87,35 @@ def test_start_up_imports_split_into_libraries_prefect_and_none_of_our_own() -> 
 
 
 def _run(marks: dict[str, float], timings: dict[str, float]) -> NightlyRun:
-    measured = Measured(returncode=0, started=0.0, wall=20.0, peak_rss_mb=1.0, peak_tree_rss_mb=1.0,
-                        cpu_seconds=1.0, load_avg=0.0, rss_samples=[], stdout="", stderr="")
+    measured = Measured(
+        returncode=0,
+        started=0.0,
+        wall=20.0,
+        peak_rss_mb=1.0,
+        peak_tree_rss_mb=1.0,
+        cpu_seconds=1.0,
+        load_avg=0.0,
+        rss_samples=[],
+        stdout="",
+        stderr="",
+    )
     return NightlyRun(measured, {"marks": marks, "result": {"timings": timings}})
 
 
 def test_prefect_is_charged_its_import_start_end_shutdown_and_artifacts_not_complyflow_work() -> None:
     timings = {"collect": 6.0, "validate": 3.0, "artifacts": 0.5}
-    marks = {"shim_start": 0.1, "libraries_imported": 3.1, "prefect_imported": 4.1, "imported": 4.6,
-             "config_checked": 4.8, "flow_body_start": 5.5, "flow_body_end": 15.5, "flow_returned": 16.0,
-             "printed": 16.5, "atexit_done": 16.7}
+    marks = {
+        "shim_start": 0.1,
+        "libraries_imported": 3.1,
+        "prefect_imported": 4.1,
+        "imported": 4.6,
+        "config_checked": 4.8,
+        "flow_body_start": 5.5,
+        "flow_body_end": 15.5,
+        "flow_returned": 16.0,
+        "printed": 16.5,
+        "atexit_done": 16.7,
+    }
     cli = _run(marks, timings)
     parts = cli.breakdown()
     assert parts["config check (CLI)"] == pytest.approx(0.2)

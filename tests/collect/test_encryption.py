@@ -21,9 +21,17 @@ def test_s3_default_encryption_and_sse_kms() -> None:
     _bucket("enc-s3", "eu-west-1", "t", "AES256", False)
     _bucket("enc-none", "us-east-1", "t", None, False)
     assert verdicts("s3-bucket-default-encryption") == {
-        "enc-kms": "PASS", "enc-dsse": "PASS", "enc-s3": "PASS", "enc-none": "FAIL"}
+        "enc-kms": "PASS",
+        "enc-dsse": "PASS",
+        "enc-s3": "PASS",
+        "enc-none": "FAIL",
+    }
     assert verdicts("s3-bucket-sse-kms") == {
-        "enc-kms": "PASS", "enc-dsse": "PASS", "enc-s3": "FAIL", "enc-none": "FAIL"}
+        "enc-kms": "PASS",
+        "enc-dsse": "PASS",
+        "enc-s3": "FAIL",
+        "enc-none": "FAIL",
+    }
 
 
 def test_s3_bucket_region_is_recorded() -> None:
@@ -35,8 +43,9 @@ def test_s3_bucket_region_is_recorded() -> None:
 
 
 def _policy(bucket: str, statement: dict) -> None:
-    boto3.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps({
-        "Version": "2012-10-17", "Statement": [statement]}))
+    boto3.client("s3").put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
 
 
 def test_s3_tls_only_needs_a_deny_on_insecure_transport_for_everyone() -> None:
@@ -45,41 +54,81 @@ def test_s3_tls_only_needs_a_deny_on_insecure_transport_for_everyone() -> None:
     for name in ("allow-only", "deny-one-principal", "deny-if-exists", "deny-get-only"):
         _bucket(name, "us-east-1", "t", "AES256", False)
     insecure = {"Bool": {"aws:SecureTransport": "false"}}
-    _policy("allow-only", {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                           "Resource": "arn:aws:s3:::allow-only/*"})
-    _policy("deny-one-principal", {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                                   "Action": "s3:*", "Resource": "arn:aws:s3:::deny-one-principal/*",
-                                   "Condition": insecure})
-    _policy("deny-if-exists", {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
-                               "Resource": "arn:aws:s3:::deny-if-exists/*",
-                               "Condition": {"BoolIfExists": {"aws:SecureTransport": "false"}}})
-    _policy("deny-get-only", {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
-                              "Resource": "arn:aws:s3:::deny-get-only/*", "Condition": insecure})
+    _policy(
+        "allow-only",
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::allow-only/*"},
+    )
+    _policy(
+        "deny-one-principal",
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "s3:*",
+            "Resource": "arn:aws:s3:::deny-one-principal/*",
+            "Condition": insecure,
+        },
+    )
+    _policy(
+        "deny-if-exists",
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "*",
+            "Resource": "arn:aws:s3:::deny-if-exists/*",
+            "Condition": {"BoolIfExists": {"aws:SecureTransport": "false"}},
+        },
+    )
+    _policy(
+        "deny-get-only",
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::deny-get-only/*",
+            "Condition": insecure,
+        },
+    )
     assert verdicts("s3-bucket-tls-only") == {
-        "tls-ok": "PASS", "no-policy": "FAIL", "allow-only": "FAIL", "deny-one-principal": "FAIL",
-        "deny-if-exists": "PASS", "deny-get-only": "FAIL"}
+        "tls-ok": "PASS",
+        "no-policy": "FAIL",
+        "allow-only": "FAIL",
+        "deny-one-principal": "FAIL",
+        "deny-if-exists": "PASS",
+        "deny-get-only": "FAIL",
+    }
 
 
 def test_ebs_encryption_by_default_per_region() -> None:
     boto3.client("ec2", region_name="eu-west-1").enable_ebs_encryption_by_default()
     assert verdicts("ec2-ebs-default-encryption", regions=("us-east-1", "eu-west-1")) == {
-        "test us-east-1": "FAIL", "test eu-west-1": "PASS"}
+        "test us-east-1": "FAIL",
+        "test eu-west-1": "PASS",
+    }
 
 
 def test_rds_storage_encryption() -> None:
     rds = boto3.client("rds")
     for name, encrypted in (("db-encrypted", True), ("db-plain", False)):
-        rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
-                               MasterUsername="u", MasterUserPassword="password-123", AllocatedStorage=20,
-                               StorageEncrypted=encrypted)
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            MasterUsername="u",
+            MasterUserPassword="password-123",
+            AllocatedStorage=20,
+            StorageEncrypted=encrypted,
+        )
     assert verdicts("rds-storage-encrypted") == {"db-encrypted": "PASS", "db-plain": "FAIL"}
 
 
 def _table(name: str, sse: dict | None) -> str:
     ddb = boto3.client("dynamodb")
-    params = {"TableName": name, "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-              "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-              "BillingMode": "PAY_PER_REQUEST"}
+    params = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
     if sse:
         params["SSESpecification"] = sse
     return ddb.create_table(**params)["TableDescription"]["TableName"]
@@ -97,19 +146,22 @@ def test_dynamodb_needs_a_customer_managed_key(aliases_refused: bool) -> None:
     from moto.kms.models import kms_backends
 
     managed_arn = boto3.client("dynamodb").describe_table(TableName="managed-table")["Table"]["SSEDescription"][
-        "KMSMasterKeyArn"]
+        "KMSMasterKeyArn"
+    ]
     kms_backends["123456789012"]["us-east-1"].keys[managed_arn.rsplit("/", 1)[1]].key_manager = "AWS"
     with denied("ListAliases") if aliases_refused else contextlib.nullcontext():
         assert verdicts("dynamodb-cmk-encryption") == {
-            "cmk-table": "PASS", "owned-table": "FAIL", "managed-table": "FAIL"}
+            "cmk-table": "PASS",
+            "owned-table": "FAIL",
+            "managed-table": "FAIL",
+        }
 
 
 def test_sagemaker_notebook_needs_a_kms_key() -> None:
     sm = boto3.client("sagemaker")
     key = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
     role = "arn:aws:iam::123456789012:role/nb"
-    sm.create_notebook_instance(NotebookInstanceName="nb-kms", InstanceType="ml.t3.medium", RoleArn=role,
-                                KmsKeyId=key)
+    sm.create_notebook_instance(NotebookInstanceName="nb-kms", InstanceType="ml.t3.medium", RoleArn=role, KmsKeyId=key)
     sm.create_notebook_instance(NotebookInstanceName="nb-plain", InstanceType="ml.t3.medium", RoleArn=role)
     assert verdicts("sagemaker-notebook-kms") == {"nb-kms": "PASS", "nb-plain": "FAIL"}
 
@@ -145,8 +197,16 @@ def test_bucket_regions_come_from_listings_not_a_call_per_bucket() -> None:
     _bucket("far-away", "ap-southeast-2", "t", "AES256", False)
     with recorded_actions() as actions:
         result = collect("s3_buckets", regions=("us-east-1", "eu-west-1"))
-    regions = dict(zip(result.tables["s3_buckets"]["resource_name"], result.tables["s3_buckets"]["region"],
-                       strict=True))
-    assert regions == {"us-0": "us-east-1", "us-1": "us-east-1", "us-2": "us-east-1", "eu-0": "eu-west-1",
-                       "eu-1": "eu-west-1", "eu-2": "eu-west-1", "far-away": "ap-southeast-2"}
+    regions = dict(
+        zip(result.tables["s3_buckets"]["resource_name"], result.tables["s3_buckets"]["region"], strict=True)
+    )
+    assert regions == {
+        "us-0": "us-east-1",
+        "us-1": "us-east-1",
+        "us-2": "us-east-1",
+        "eu-0": "eu-west-1",
+        "eu-1": "eu-west-1",
+        "eu-2": "eu-west-1",
+        "far-away": "ap-southeast-2",
+    }
     assert actions.count("s3:GetBucketLocation") == 1  # only the bucket outside the scope's regions

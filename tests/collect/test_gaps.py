@@ -62,13 +62,17 @@ def test_denied_credential_report_makes_every_iam_user_control_an_error() -> Non
 def test_a_table_that_cannot_be_described_is_an_error_not_absent() -> None:
     ddb = boto3.client("dynamodb")
     for name in ("readable", "hidden"):
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )
     with denied("DescribeTable", when=lambda p: p.get("TableName") == "hidden"):
         result = collect("dynamodb_tables")
-    verdict = {f.resource_name: (str(f.status), f.resource_type) for f in evaluate("dynamodb-cmk-encryption",
-                                                                                  result=result)}
+    verdict = {
+        f.resource_name: (str(f.status), f.resource_type) for f in evaluate("dynamodb-cmk-encryption", result=result)
+    }
     assert verdict == {"readable": ("FAIL", "AwsDynamoDbTable"), "hidden": ("ERROR", "UnreadResource")}
     (gap,) = result.gaps
     assert gap.resource_id == "arn:aws:dynamodb:us-east-1:123456789012:table/hidden"

@@ -72,7 +72,10 @@ def test_password_unused_counts_from_user_creation_when_never_used() -> None:
         UserSpec("no-console", "t", keys=(("Active", 1, 1),)),
     )
     assert verdicts("iam-password-unused") == {
-        "login-90": "PASS", "login-91": "FAIL", "never-new": "PASS", "never-old": "FAIL",
+        "login-90": "PASS",
+        "login-91": "FAIL",
+        "never-new": "PASS",
+        "never-old": "FAIL",
     }
 
 
@@ -99,14 +102,21 @@ def test_root_mfa_comes_from_the_account_summary() -> None:
 
 @pytest.mark.usefixtures("aws")
 def test_access_review_lists_users_and_roles_with_effective_admin() -> None:
-    given_users(UserSpec("direct", "alice@example.com", admin=True), UserSpec("grouped", "bob@example.com"),
-                UserSpec("inline", None), UserSpec("plain", "carol@example.com"))
+    given_users(
+        UserSpec("direct", "alice@example.com", admin=True),
+        UserSpec("grouped", "bob@example.com"),
+        UserSpec("inline", None),
+        UserSpec("plain", "carol@example.com"),
+    )
     iam = boto3.client("iam")
     iam.create_group(GroupName="admins")
     iam.attach_group_policy(GroupName="admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     iam.add_user_to_group(GroupName="admins", UserName="grouped")
-    iam.put_user_policy(UserName="inline", PolicyName="everything", PolicyDocument=(
-        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'))
+    iam.put_user_policy(
+        UserName="inline",
+        PolicyName="everything",
+        PolicyDocument=('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'),
+    )
     iam.create_role(RoleName="pipeline", AssumeRolePolicyDocument="{}")
     frame = collect("iam_principals").tables["iam_principals"].set_index("resource_name")
     assert frame.loc["direct", "admin_via"] == "attached policy"

@@ -17,8 +17,7 @@ def test_log_retention_of_at_least_365_days_and_never_expire_fails() -> None:
         logs.create_log_group(logGroupName=name)
         if days:
             logs.put_retention_policy(logGroupName=name, retentionInDays=days)
-    assert verdicts("logs-retention-365") == {
-        "/r/364": "FAIL", "/r/365": "PASS", "/r/3653": "PASS", "/r/never": "FAIL"}
+    assert verdicts("logs-retention-365") == {"/r/364": "FAIL", "/r/365": "PASS", "/r/3653": "PASS", "/r/never": "FAIL"}
 
 
 def test_log_group_arn_has_no_trailing_wildcard_and_owner_comes_from_tags() -> None:
@@ -30,8 +29,7 @@ def test_log_group_arn_has_no_trailing_wildcard_and_owner_comes_from_tags() -> N
 
 def _trail(name: str, region: str, multi: bool, validation: bool, logging: bool) -> None:
     ct = boto3.client("cloudtrail", region_name=region)
-    ct.create_trail(Name=name, S3BucketName="trail-logs", IsMultiRegionTrail=multi,
-                    EnableLogFileValidation=validation)
+    ct.create_trail(Name=name, S3BucketName="trail-logs", IsMultiRegionTrail=multi, EnableLogFileValidation=validation)
     if logging:
         ct.start_logging(Name=name)
 
@@ -43,16 +41,24 @@ def test_trail_settings_are_checked_where_the_trail_lives() -> None:
     _trail("unvalidated", "eu-west-1", False, False, False)
     regions = ("us-east-1", "eu-west-1")
     assert verdicts("cloudtrail-multi-region", regions=regions) == {
-        "good": "PASS", "single": "FAIL", "unvalidated": "FAIL"}
+        "good": "PASS",
+        "single": "FAIL",
+        "unvalidated": "FAIL",
+    }
     assert verdicts("cloudtrail-log-file-validation", regions=regions) == {
-        "good": "PASS", "single": "PASS", "unvalidated": "FAIL"}
+        "good": "PASS",
+        "single": "PASS",
+        "unvalidated": "FAIL",
+    }
 
 
 def test_region_coverage_by_a_logging_multi_region_trail() -> None:
     _bucket("trail-logs", "us-east-1", None, "AES256", False)
     _trail("org", "us-east-1", True, True, True)
     assert verdicts("cloudtrail-region-coverage", regions=("us-east-1", "eu-west-1")) == {
-        "test us-east-1": "PASS", "test eu-west-1": "PASS"}
+        "test us-east-1": "PASS",
+        "test eu-west-1": "PASS",
+    }
 
 
 def test_region_without_logging_trail_fails_even_with_a_stopped_trail() -> None:
@@ -60,7 +66,10 @@ def test_region_without_logging_trail_fails_even_with_a_stopped_trail() -> None:
     _trail("home-only", "us-east-1", False, True, True)
     _trail("stopped-multi", "eu-west-1", True, True, False)
     assert verdicts("cloudtrail-region-coverage", regions=("us-east-1", "eu-west-1", "ap-south-1")) == {
-        "test us-east-1": "PASS", "test eu-west-1": "FAIL", "test ap-south-1": "FAIL"}
+        "test us-east-1": "PASS",
+        "test eu-west-1": "FAIL",
+        "test ap-south-1": "FAIL",
+    }
 
 
 def test_region_with_no_trail_at_all_fails() -> None:

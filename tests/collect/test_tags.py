@@ -40,13 +40,21 @@ def _seed() -> dict[str, dict[str, dict[str, str]]]:
     logs.create_log_group(logGroupName="/plain")
     ddb = boto3.client("dynamodb")
     for name, tags in (("tagged-table", [{"Key": "owner", "Value": "data-eng"}]), ("plain-table", [])):
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", Tags=tags,
-                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            Tags=tags,
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )
     sm = boto3.client("sagemaker")
     for name, tags in (("tagged-nb", [{"Key": "owner", "Value": "ml-research"}]), ("plain-nb", [])):
-        sm.create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t3.medium",
-                                    RoleArn="arn:aws:iam::123456789012:role/sm", Tags=tags)
+        sm.create_notebook_instance(
+            NotebookInstanceName=name,
+            InstanceType="ml.t3.medium",
+            RoleArn="arn:aws:iam::123456789012:role/sm",
+            Tags=tags,
+        )
     return {
         "s3_buckets": {"tagged-bucket": {"owner": "data-eng"}, "plain-bucket": {}},
         "kms_keys": {"tagged-key": {"owner": "sec"}, "plain-key": {}},
@@ -93,10 +101,13 @@ def test_tags_unreadable_both_ways_are_a_gap_for_that_resource() -> None:
 def _tables_with(key: str, names: list[str]) -> None:
     ddb = boto3.client("dynamodb")
     for name in names:
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key},
-                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key},
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )
 
 
 def test_dynamodb_key_kind_comes_from_the_aliases_not_a_call_per_key() -> None:

@@ -36,8 +36,11 @@ def test_a_throttled_call_is_retried_and_its_answer_used() -> None:
 @pytest.fixture
 def one_retry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Clients built with a single retry, dropped again afterwards so no later test inherits them."""
-    monkeypatch.setattr(tasks.aws, "RETRY_CONFIG", tasks.aws.RETRY_CONFIG.merge(
-        BotoConfig(retries={"mode": "adaptive", "max_attempts": 1})))
+    monkeypatch.setattr(
+        tasks.aws,
+        "RETRY_CONFIG",
+        tasks.aws.RETRY_CONFIG.merge(BotoConfig(retries={"mode": "adaptive", "max_attempts": 1})),
+    )
     tasks.aws._clients.clear()
     yield
     tasks.aws._clients.clear()

@@ -12,16 +12,22 @@ import pytest
 from moto import mock_aws
 
 import tasks.collect as registry
-from complyflow.config import load_config
-from complyflow.demo_models import seed_models
+from complyflow.core.config import load_config
+from complyflow.demo.models import seed_models
 from flows.drift import drift_control_ids, drift_monitoring
 from tasks.collect import model_drift, sagemaker_models
 from tests.drift.support import MODEL_CONTROLS, model_configs
 from tests.support.api_calls import recorded_actions
 
 #: What the model collectors call: the statement the lead adds to configs/iam-policy.json (all read-only).
-MODEL_IAM_ACTIONS = {"sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
-                     "sagemaker:ListTags", "s3:ListBucket", "s3:GetObject"}
+MODEL_IAM_ACTIONS = {
+    "sagemaker:ListEndpoints",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListTags",
+    "s3:ListBucket",
+    "s3:GetObject",
+}
 CALLED_ACTIONS: list[str] = []
 
 #: The demo models' violations, keyed like tests/test_nightly_flow.py's EXPECTED_FAILURES.
@@ -92,16 +98,27 @@ def test_findings_go_to_model_owners(drift_run: dict) -> None:
 def test_the_computed_drift_report_is_in_the_sealed_evidence(drift_run: dict) -> None:
     run_dir = Path(drift_run["run_dir"])
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert {"evidence/model_drift.parquet", "evidence/model_inventory.parquet", "evidence/model_quality.parquet",
-            "evidence/model_drift_reports.parquet", "evidence/sagemaker_endpoints.parquet"} <= set(manifest["files"])
+    assert {
+        "evidence/model_drift.parquet",
+        "evidence/model_inventory.parquet",
+        "evidence/model_quality.parquet",
+        "evidence/model_drift_reports.parquet",
+        "evidence/sagemaker_endpoints.parquet",
+    } <= set(manifest["files"])
     drift = pd.read_parquet(run_dir / "evidence" / "model_drift.parquet")
     computed = drift[drift["source"] == "computed"].set_index("resource_id")
     assert set(computed.index) == {
-        "churn-classifier/computed/tenure_months/psi", "churn-classifier/computed/tenure_months/ks_pvalue",
-        "churn-classifier/computed/monthly_charges/psi", "churn-classifier/computed/monthly_charges/ks_pvalue",
-        "churn-classifier/computed/plan/psi", "fraud-detector/computed/amount/psi",
-        "fraud-detector/computed/amount/ks_pvalue", "fraud-detector/computed/hour/psi",
-        "fraud-detector/computed/hour/ks_pvalue", "fraud-detector/computed/merchant_category/psi"}
+        "churn-classifier/computed/tenure_months/psi",
+        "churn-classifier/computed/tenure_months/ks_pvalue",
+        "churn-classifier/computed/monthly_charges/psi",
+        "churn-classifier/computed/monthly_charges/ks_pvalue",
+        "churn-classifier/computed/plan/psi",
+        "fraud-detector/computed/amount/psi",
+        "fraud-detector/computed/amount/ks_pvalue",
+        "fraud-detector/computed/hour/psi",
+        "fraud-detector/computed/hour/ks_pvalue",
+        "fraud-detector/computed/merchant_category/psi",
+    }
     assert computed.loc["churn-classifier/computed/tenure_months/psi", "value"] == 0.0  # same distribution
     amount = computed.loc["fraud-detector/computed/amount/psi"]
     assert amount["value"] > amount["threshold"] == 0.2

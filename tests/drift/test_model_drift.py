@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from complyflow.demo_models import evidently_fraud_report
+from complyflow.demo.models import evidently_fraud_report
 from tasks.collect.model_drift import COLLECTOR
 from tasks.drift.stats import EMPTY_BIN_SHARE
 from tests.drift.support import collect, evaluate, model_configs, verdicts
@@ -23,17 +23,29 @@ from tests.drift.support import collect, evaluate, model_configs, verdicts
 pytestmark = pytest.mark.usefixtures("aws")
 NOW = datetime.now(UTC)
 BUCKET = "drift-evidence"
-DEFAULTS = {"thresholds": {"psi_max": 0.2, "ks_pvalue_min": 0.01, "constraint_violations_max": 0}, "psi_bins": 10,
-            "quality_floors": {"accuracy": 0.75}}
+DEFAULTS = {
+    "thresholds": {"psi_max": 0.2, "ks_pvalue_min": 0.01, "constraint_violations_max": 0},
+    "psi_bins": 10,
+    "quality_floors": {"accuracy": 0.75},
+}
 REFERENCE = pd.DataFrame({"x": range(100), "y": range(100), "z": ["a", "b"] * 50, "id": range(100)})
 # x: bins 0-1 hold 15 %, bins 8-9 5 % (PSI 0.1·ln 3); y: half in bin 0, half in bin 9; z: 80 % a
-CURRENT = pd.DataFrame({
-    "x": [*range(0, 10), *range(0, 5), *range(10, 20), *range(10, 15), *range(20, 80), *range(80, 85),
-          *range(90, 95)],
-    "y": [*range(0, 10)] * 5 + [*range(90, 100)] * 5,
-    "z": ["a"] * 80 + ["b"] * 20,
-    "id": range(100),
-})
+CURRENT = pd.DataFrame(
+    {
+        "x": [
+            *range(0, 10),
+            *range(0, 5),
+            *range(10, 20),
+            *range(10, 15),
+            *range(20, 80),
+            *range(80, 85),
+            *range(90, 95),
+        ],
+        "y": [*range(0, 10)] * 5 + [*range(90, 100)] * 5,
+        "z": ["a"] * 80 + ["b"] * 20,
+        "id": range(100),
+    }
+)
 PSI_X = 0.1 * math.log(3)
 PSI_Y = 2 * 0.4 * math.log(5) + 8 * (EMPTY_BIN_SHARE - 0.1) * math.log(EMPTY_BIN_SHARE / 0.1)
 PSI_Z = 0.3 * math.log(1.6) - 0.3 * math.log(0.4)
@@ -42,8 +54,9 @@ PSI_Z = 0.3 * math.log(1.6) - 0.3 * math.log(0.4)
 def _put(key: str, body: Any) -> str:
     if isinstance(body, pd.DataFrame):
         buffer = io.BytesIO()
-        body.to_parquet(buffer, index=False) if key.endswith(".parquet") else buffer.write(body.to_csv(index=False)
-                                                                                           .encode())
+        body.to_parquet(buffer, index=False) if key.endswith(".parquet") else buffer.write(
+            body.to_csv(index=False).encode()
+        )
         body = buffer.getvalue()
     elif not isinstance(body, bytes):
         body = json.dumps(body).encode()
@@ -51,8 +64,14 @@ def _put(key: str, body: Any) -> str:
     return f"s3://{BUCKET}/{key}"
 
 
-def _execution(prefix: str, schedule: str, days_ago: float, features: list[str], violations: list[dict],
-               metrics: dict[str, float] | None = None) -> None:
+def _execution(
+    prefix: str,
+    schedule: str,
+    days_ago: float,
+    features: list[str],
+    violations: list[dict],
+    metrics: dict[str, float] | None = None,
+) -> None:
     folder = f"{prefix}/{schedule}/{NOW - timedelta(days=days_ago):%Y/%m/%d/%H}"
     stats: dict[str, Any] = {"version": 0, "features": [{"name": f} for f in features]}
     if metrics:
@@ -73,37 +92,80 @@ def estate(tmp_path: Path) -> Path:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     _execution("mm/healthy", "data", 2, ["x", "y"], [])
     _execution("mm/healthy", "quality", 1, [], [], {"auc": 0.9, "accuracy": 0.8})
-    _execution("mm/stale", "data", 10, ["age"], [
-        {"feature_name": "age", "constraint_check_type": "baseline_drift_check", "description": "0.4 > 0.1"}])
+    _execution(
+        "mm/stale",
+        "data",
+        10,
+        ["age"],
+        [{"feature_name": "age", "constraint_check_type": "baseline_drift_check", "description": "0.4 > 0.1"}],
+    )
     report = evidently_fraud_report(NOW - timedelta(days=1))
     report["metrics"][2]["result"]["current"]["accuracy"] = 0.7  # below the default floor of 0.75
     _put("ev/drifting/2026-11-28.json", report)
     same = _put("data/healthy/reference.parquet", REFERENCE)
     _put("data/drifting/reference.csv", REFERENCE)
     _put("data/drifting/current.csv", CURRENT)
-    return _configs(tmp_path, [
-        {"id": "healthy", "owner": "ml-research", "purpose": "p", "status": "production", "risk_tier": "high",
-         "deployment": {"sagemaker_endpoint": "Healthy-EP", "region": "eu-west-1"},
-         "drift": {"model_monitor": f"s3://{BUCKET}/mm/healthy/", "reference": same, "current": same,
-                   "exclude": ["id"]},
-         "quality_floors": {"auc": 0.85}},
-        {"id": "drifting", "owner": "data-eng", "purpose": "p", "status": "production",
-         "drift": {"evidently": f"s3://{BUCKET}/ev/drifting/", "reference": f"s3://{BUCKET}/data/drifting/reference.csv",
-                   "current": f"s3://{BUCKET}/data/drifting/current.csv", "features": ["x", "y", "z"]},
-         "thresholds": {"features": {"merchant_category": {"psi_max": 0.5}}}},
-        {"id": "stale", "owner": "ml-research", "purpose": "p", "status": "production",
-         "drift": {"model_monitor": f"s3://{BUCKET}/mm/stale"}},
-        {"id": "unmonitored", "owner": "ml-research", "purpose": "p", "status": "production"},
-        {"id": "draft", "status": "development", "drift": {"evidently": f"s3://{BUCKET}/ev/draft/report.json"}},
-        {"id": "old", "owner": "x", "purpose": "p", "status": "retired",
-         "drift": {"evidently": f"s3://{BUCKET}/ev/old/"}},
-    ])
+    return _configs(
+        tmp_path,
+        [
+            {
+                "id": "healthy",
+                "owner": "ml-research",
+                "purpose": "p",
+                "status": "production",
+                "risk_tier": "high",
+                "deployment": {"sagemaker_endpoint": "Healthy-EP", "region": "eu-west-1"},
+                "drift": {
+                    "model_monitor": f"s3://{BUCKET}/mm/healthy/",
+                    "reference": same,
+                    "current": same,
+                    "exclude": ["id"],
+                },
+                "quality_floors": {"auc": 0.85},
+            },
+            {
+                "id": "drifting",
+                "owner": "data-eng",
+                "purpose": "p",
+                "status": "production",
+                "drift": {
+                    "evidently": f"s3://{BUCKET}/ev/drifting/",
+                    "reference": f"s3://{BUCKET}/data/drifting/reference.csv",
+                    "current": f"s3://{BUCKET}/data/drifting/current.csv",
+                    "features": ["x", "y", "z"],
+                },
+                "thresholds": {"features": {"merchant_category": {"psi_max": 0.5}}},
+            },
+            {
+                "id": "stale",
+                "owner": "ml-research",
+                "purpose": "p",
+                "status": "production",
+                "drift": {"model_monitor": f"s3://{BUCKET}/mm/stale"},
+            },
+            {"id": "unmonitored", "owner": "ml-research", "purpose": "p", "status": "production"},
+            {"id": "draft", "status": "development", "drift": {"evidently": f"s3://{BUCKET}/ev/draft/report.json"}},
+            {
+                "id": "old",
+                "owner": "x",
+                "purpose": "p",
+                "status": "retired",
+                "drift": {"evidently": f"s3://{BUCKET}/ev/old/"},
+            },
+        ],
+    )
 
 
 def test_inventory_completeness(estate: Path) -> None:
     result = collect(COLLECTOR, estate)
     assert verdicts("model-inventory-complete", estate, result) == {
-        "healthy": "PASS", "drifting": "PASS", "stale": "PASS", "unmonitored": "PASS", "draft": "FAIL", "old": "PASS"}
+        "healthy": "PASS",
+        "drifting": "PASS",
+        "stale": "PASS",
+        "unmonitored": "PASS",
+        "draft": "FAIL",
+        "old": "PASS",
+    }
     (draft,) = [f for f in evaluate("model-inventory-complete", estate, result) if f.resource_name == "draft"]
     assert draft.observed.split("; ")[0] == "missing_fields = owner, purpose"
     assert (draft.owner, draft.owner_route) == ("account-owner", "account")  # no owner: the account's
@@ -113,14 +175,18 @@ def test_report_freshness_of_production_models(estate: Path) -> None:
     result = collect(COLLECTOR, estate)
     findings = {f.resource_name: f for f in evaluate("model-drift-report-fresh", estate, result)}
     assert {k: str(f.status) for k, f in findings.items()} == {
-        "healthy model-monitor data": "PASS", "healthy model-monitor quality": "PASS", "healthy computed": "PASS",
-        "drifting evidently": "PASS", "drifting computed": "PASS", "stale model-monitor data": "FAIL",
-        "unmonitored none": "ERROR"}  # draft is not in production, old is retired
+        "healthy model-monitor data": "PASS",
+        "healthy model-monitor quality": "PASS",
+        "healthy computed": "PASS",
+        "drifting evidently": "PASS",
+        "drifting computed": "PASS",
+        "stale model-monitor data": "FAIL",
+        "unmonitored none": "ERROR",
+    }  # draft is not in production, old is retired
     assert findings["stale model-monitor data"].observed.split("; ")[0] == "report_age_days = 10"
     assert findings["stale model-monitor data"].expected == "report_age_days <= 7"
     assert findings["stale model-monitor data"].owner == "ml-research"
-    assert findings["unmonitored none"].message.startswith(
-        "evidence missing: ReadModelInventory NoDriftSource: ")
+    assert findings["unmonitored none"].message.startswith("evidence missing: ReadModelInventory NoDriftSource: ")
     assert findings["healthy model-monitor data"].observed.split("; ")[0] == "report_age_days = 2"
 
 
@@ -130,14 +196,19 @@ def test_drift_per_feature_against_the_model_thresholds(estate: Path) -> None:
         "healthy x constraint_violations (model-monitor data)": "PASS",
         "healthy y constraint_violations (model-monitor data)": "PASS",
         "healthy (all) constraint_violations (model-monitor quality)": "PASS",
-        "healthy x psi (computed)": "PASS", "healthy x ks_pvalue (computed)": "PASS",
-        "healthy y psi (computed)": "PASS", "healthy y ks_pvalue (computed)": "PASS",
+        "healthy x psi (computed)": "PASS",
+        "healthy x ks_pvalue (computed)": "PASS",
+        "healthy y psi (computed)": "PASS",
+        "healthy y ks_pvalue (computed)": "PASS",
         "healthy z psi (computed)": "PASS",
         # Evidently's own PSI threshold is 0.1, the inventory's 0.2 governs; its JS distance keeps its own 0.1
-        "drifting amount psi (evidently)": "FAIL", "drifting hour ks_pvalue (evidently)": "PASS",
+        "drifting amount psi (evidently)": "FAIL",
+        "drifting hour ks_pvalue (evidently)": "PASS",
         "drifting merchant_category jensen_shannon_distance (evidently)": "PASS",
-        "drifting x psi (computed)": "PASS", "drifting x ks_pvalue (computed)": "PASS",
-        "drifting y psi (computed)": "FAIL", "drifting y ks_pvalue (computed)": "FAIL",
+        "drifting x psi (computed)": "PASS",
+        "drifting x ks_pvalue (computed)": "PASS",
+        "drifting y psi (computed)": "FAIL",
+        "drifting y ks_pvalue (computed)": "FAIL",
         "drifting z psi (computed)": "FAIL",
         "stale age constraint_violations (model-monitor data)": "FAIL",
         "draft drift report (evidently)": "ERROR",  # the report it names does not exist
@@ -162,7 +233,8 @@ def test_drift_rows_are_the_computed_report_with_hand_computed_values(estate: Pa
     assert (amount["value"], amount["threshold"], amount["drift_margin"]) == pytest.approx((0.31, 0.2, -0.11))
     assert frame.loc["drifting/computed/y/psi", "report_uri"] == f"s3://{BUCKET}/data/drifting/current.csv"
     assert set(frame.loc[frame["model_id"] == "healthy", "resource_arn"]) == {
-        "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/healthy-ep"}
+        "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/healthy-ep"
+    }
     assert set(frame.loc[frame["model_id"] == "drifting", "resource_arn"]) == {"complyflow:model/drifting"}
     assert set(frame.loc[frame["model_id"] == "healthy", "region"]) == {"eu-west-1"}
 
@@ -175,7 +247,8 @@ def test_findings_name_model_feature_statistic_and_go_to_the_model_owner(estate:
     assert finding.expected == "drift_margin >= 0"
     assert (finding.owner, finding.owner_route) == ("data-eng", "tag:owner")
     assert findings["draft/evidently/(report)"].message.startswith(
-        "evidence missing: ReadEvidentlyReport NoDriftReport: ")
+        "evidence missing: ReadEvidentlyReport NoDriftReport: "
+    )
 
 
 def test_quality_floors(estate: Path) -> None:
@@ -192,8 +265,19 @@ def test_quality_floors(estate: Path) -> None:
 def test_a_declared_floor_no_report_carries_is_an_error(tmp_path: Path) -> None:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     _execution("mm/m", "data", 1, ["a"], [])
-    configs = _configs(tmp_path, [{"id": "m", "owner": "o", "purpose": "p", "status": "staging",
-                                   "drift": {"model_monitor": f"s3://{BUCKET}/mm/m/"}, "quality_floors": {"auc": 0.8}}])
+    configs = _configs(
+        tmp_path,
+        [
+            {
+                "id": "m",
+                "owner": "o",
+                "purpose": "p",
+                "status": "staging",
+                "drift": {"model_monitor": f"s3://{BUCKET}/mm/m/"},
+                "quality_floors": {"auc": 0.8},
+            }
+        ],
+    )
     result = collect(COLLECTOR, configs)
     (finding,) = evaluate("model-quality-above-floor", configs, result)
     assert (finding.resource_name, str(finding.status)) == ("m auc", "ERROR")
@@ -201,9 +285,18 @@ def test_a_declared_floor_no_report_carries_is_an_error(tmp_path: Path) -> None:
 
 
 def test_evidence_on_disk_relative_to_the_config_dir(tmp_path: Path) -> None:
-    configs = _configs(tmp_path, [{"id": "local", "owner": "o", "purpose": "p", "status": "production",
-                                   "drift": {"evidently": "drift/reports", "reference": "drift/ref.csv",
-                                             "current": "drift/cur.parquet"}}])
+    configs = _configs(
+        tmp_path,
+        [
+            {
+                "id": "local",
+                "owner": "o",
+                "purpose": "p",
+                "status": "production",
+                "drift": {"evidently": "drift/reports", "reference": "drift/ref.csv", "current": "drift/cur.parquet"},
+            }
+        ],
+    )
     folder = configs / "drift"
     (folder / "reports").mkdir(parents=True)
     snapshot = {"metrics": [{"metric_id": "ValueDrift(column=x,method=K-S p_value,threshold=0.05)", "value": 0.001}]}
@@ -218,8 +311,10 @@ def test_evidence_on_disk_relative_to_the_config_dir(tmp_path: Path) -> None:
     os.utime(older, (stale, stale))
     result = collect(COLLECTOR, configs)
     assert result.gaps == []
-    assert verdicts("model-drift-report-fresh", configs, result) == {"local evidently": "PASS",
-                                                                       "local computed": "FAIL"}
+    assert verdicts("model-drift-report-fresh", configs, result) == {
+        "local evidently": "PASS",
+        "local computed": "FAIL",
+    }
     drift = verdicts("model-drift-within-threshold", configs, result)
     assert drift["local x ks_pvalue (evidently)"] == "FAIL"  # the newest file: p 0.001 < 0.01
     assert "local x psi (evidently)" not in drift
@@ -232,26 +327,46 @@ def test_unreadable_evidence_is_an_error_never_a_pass(tmp_path: Path) -> None:
     _put("data/ref.parquet", REFERENCE)
     _put("data/cur.parquet", CURRENT.drop(columns=["z"]))
     _put("ev/bad.json", b"{not json")
-    configs = _configs(tmp_path, [
-        {"id": "m", "owner": "o", "purpose": "p", "status": "production",
-         "drift": {"reference": f"s3://{BUCKET}/data/ref.parquet", "current": f"s3://{BUCKET}/data/cur.parquet",
-                   "features": ["x", "z"], "evidently": f"s3://{BUCKET}/ev/bad.json",
-                   "model_monitor": "s3://no-such-bucket/monitoring/"}},
-    ])
+    configs = _configs(
+        tmp_path,
+        [
+            {
+                "id": "m",
+                "owner": "o",
+                "purpose": "p",
+                "status": "production",
+                "drift": {
+                    "reference": f"s3://{BUCKET}/data/ref.parquet",
+                    "current": f"s3://{BUCKET}/data/cur.parquet",
+                    "features": ["x", "z"],
+                    "evidently": f"s3://{BUCKET}/ev/bad.json",
+                    "model_monitor": "s3://no-such-bucket/monitoring/",
+                },
+            },
+        ],
+    )
     result = collect(COLLECTOR, configs)
     findings = {f.resource_name: f for f in evaluate("model-drift-within-threshold", configs, result)}
     assert {k: str(f.status) for k, f in findings.items()} == {
-        "m x psi (computed)": "PASS", "m x ks_pvalue (computed)": "PASS", "m z psi (computed)": "ERROR",
-        "m drift report (evidently)": "ERROR", "m drift report (model-monitor)": "ERROR"}
-    assert findings["m z psi (computed)"].message.startswith(
-        "evidence missing: EvaluateDriftReport MissingFeature: ")
+        "m x psi (computed)": "PASS",
+        "m x ks_pvalue (computed)": "PASS",
+        "m z psi (computed)": "ERROR",
+        "m drift report (evidently)": "ERROR",
+        "m drift report (model-monitor)": "ERROR",
+    }
+    assert findings["m z psi (computed)"].message.startswith("evidence missing: EvaluateDriftReport MissingFeature: ")
     assert findings["m drift report (evidently)"].message.startswith(
-        "evidence missing: ReadEvidentlyReport MalformedReport: ")
+        "evidence missing: ReadEvidentlyReport MalformedReport: "
+    )
     assert findings["m drift report (model-monitor)"].message.startswith(
-        "evidence missing: ReadModelMonitorReport NoSuchBucket: ")
+        "evidence missing: ReadModelMonitorReport NoSuchBucket: "
+    )
     fresh = {f.resource_name: f for f in evaluate("model-drift-report-fresh", configs, result)}
     assert {k: str(f.status) for k, f in fresh.items()} == {
-        "m computed": "PASS", "m evidently": "ERROR", "m model-monitor": "ERROR"}
+        "m computed": "PASS",
+        "m evidently": "ERROR",
+        "m model-monitor": "ERROR",
+    }
     assert fresh["m model-monitor"].message == "evidence missing"  # the reason is on the report row and drift row
     reports = result.tables["model_drift_reports"].set_index("resource_id")
     assert reports.loc["m/model-monitor", "report_error"].startswith("ReadModelMonitorReport NoSuchBucket: ")
@@ -272,21 +387,43 @@ def test_model_monitor_output_on_disk_and_sibling_prefixes_kept_apart(tmp_path: 
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     _execution("mm/stale", "data", 1, ["age"], [])
     _execution("mm/stale-copy", "data", 0, ["age"], [{"feature_name": "age", "constraint_check_type": "x"}])
-    configs = _configs(tmp_path, [
-        {"id": "local", "owner": "o", "purpose": "p", "status": "production", "drift": {"model_monitor": "mon"}},
-        {"id": "s3", "owner": "o", "purpose": "p", "status": "production",
-         "drift": {"model_monitor": f"s3://{BUCKET}/mm/stale"}},  # no trailing slash: not mm/stale-copy
-    ])
+    configs = _configs(
+        tmp_path,
+        [
+            {"id": "local", "owner": "o", "purpose": "p", "status": "production", "drift": {"model_monitor": "mon"}},
+            {
+                "id": "s3",
+                "owner": "o",
+                "purpose": "p",
+                "status": "production",
+                "drift": {"model_monitor": f"s3://{BUCKET}/mm/stale"},
+            },  # no trailing slash: not mm/stale-copy
+        ],
+    )
     folder = configs / "mon" / "ep" / "hourly" / f"{NOW - timedelta(days=3):%Y/%m/%d/%H}"
     folder.mkdir(parents=True)
-    (folder / "constraint_violations.json").write_text(json.dumps({"violations": [
-        {"feature_name": "f", "constraint_check_type": "data_type_check", "description": "String, not Integral"}]}))
+    (folder / "constraint_violations.json").write_text(
+        json.dumps(
+            {
+                "violations": [
+                    {
+                        "feature_name": "f",
+                        "constraint_check_type": "data_type_check",
+                        "description": "String, not Integral",
+                    }
+                ]
+            }
+        )
+    )
     result = collect(COLLECTOR, configs)
     assert result.gaps == []
     assert verdicts("model-drift-report-fresh", configs, result) == {
-        "local model-monitor ep/hourly": "PASS", "s3 model-monitor data": "PASS"}
+        "local model-monitor ep/hourly": "PASS",
+        "s3 model-monitor data": "PASS",
+    }
     assert verdicts("model-drift-within-threshold", configs, result) == {
         "local f constraint_violations (model-monitor ep/hourly)": "FAIL",
-        "s3 age constraint_violations (model-monitor data)": "PASS"}
+        "s3 age constraint_violations (model-monitor data)": "PASS",
+    }
     reports = result.tables["model_drift_reports"].set_index("resource_id")
     assert reports.loc["local/model-monitor/ep/hourly", "report_age_days"] == 3

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from complyflow.demo import DEMO_ACCOUNT
-from complyflow.demo_models import _endpoint
+from complyflow.demo.models import _endpoint
 from tasks.collect.sagemaker_models import COLLECTOR
 from tests.drift.support import collect, evaluate, model_configs, verdicts
 
@@ -22,12 +22,30 @@ CONTROL = "model-inventory-registered"
 @pytest.fixture
 def configs(tmp_path: Path) -> Path:
     folder = model_configs(tmp_path / "configs")
-    (folder / "models.yaml").write_text(yaml.safe_dump({"defaults": DEFAULTS, "models": [
-        {"id": "churn", "owner": "ml", "purpose": "p", "status": "production",
-         "deployment": {"sagemaker_endpoint": "churn-ep", "region": "us-east-1"}},
-        {"id": "fraud", "owner": "ml", "purpose": "p", "status": "staging",
-         "deployment": {"sagemaker_model": "fraud-model-v2"}},
-    ]}), encoding="utf-8")
+    (folder / "models.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "defaults": DEFAULTS,
+                "models": [
+                    {
+                        "id": "churn",
+                        "owner": "ml",
+                        "purpose": "p",
+                        "status": "production",
+                        "deployment": {"sagemaker_endpoint": "churn-ep", "region": "us-east-1"},
+                    },
+                    {
+                        "id": "fraud",
+                        "owner": "ml",
+                        "purpose": "p",
+                        "status": "staging",
+                        "deployment": {"sagemaker_model": "fraud-model-v2"},
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     return folder
 
 

@@ -22,8 +22,9 @@ REFERENCE = pd.Series(range(100), name="x")  # deciles: 10 values per bin, edges
 
 
 def test_deciles_of_the_reference_cut_ten_equal_bins() -> None:
-    assert quantile_edges(REFERENCE.to_numpy(), 10) == pytest.approx([9.9, 19.8, 29.7, 39.6, 49.5, 59.4, 69.3,
-                                                                      79.2, 89.1])
+    assert quantile_edges(REFERENCE.to_numpy(), 10) == pytest.approx(
+        [9.9, 19.8, 29.7, 39.6, 49.5, 59.4, 69.3, 79.2, 89.1]
+    )
 
 
 def test_identical_samples_have_no_drift() -> None:
@@ -33,8 +34,9 @@ def test_identical_samples_have_no_drift() -> None:
 
 def test_numeric_psi_by_hand() -> None:
     # current: bins 0 and 1 hold 15 % each, bins 8 and 9 hold 5 % each, the other six 10 % each
-    current = pd.Series([*range(0, 10), *range(0, 5), *range(10, 20), *range(10, 15), *range(20, 80),
-                         *range(80, 85), *range(90, 95)])
+    current = pd.Series(
+        [*range(0, 10), *range(0, 5), *range(10, 20), *range(10, 15), *range(20, 80), *range(80, 85), *range(90, 95)]
+    )
     assert len(current) == 100
     # PSI = 2·(0.15−0.1)·ln 1.5 + 2·(0.05−0.1)·ln 0.5 = 0.1·ln 1.5 + 0.1·ln 2 = 0.1·ln 3
     assert numeric_psi(REFERENCE, current, 10) == pytest.approx(0.1 * math.log(3), abs=1e-12)

@@ -15,8 +15,13 @@ RUN_IDS = ("20260101T020000Z-aaaaaa", "20260102T020000Z-bbbbbb", "20260103T02000
 def make_run(root: Path, run_id: str, store: EvidenceStore | None = None, rows: int = 3) -> RunFolder:
     """A sealed run: one Parquet evidence table and a findings file, like a compliance run writes."""
     folder = RunFolder(root, run_id).create()
-    frame = pd.DataFrame({"account": ["123456789012"] * rows, "resource_id": [f"r{i}" for i in range(rows)],
-                          "encrypted": [i % 2 == 0 for i in range(rows)]})
+    frame = pd.DataFrame(
+        {
+            "account": ["123456789012"] * rows,
+            "resource_id": [f"r{i}" for i in range(rows)],
+            "encrypted": [i % 2 == 0 for i in range(rows)],
+        }
+    )
     folder.write_table("s3_buckets", frame)
     folder.write_json("findings/findings.json", {"run": {"run_id": run_id}, "findings": []})
     folder.write_text("findings/findings.csv", "control_id,status\n")

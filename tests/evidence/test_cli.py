@@ -65,8 +65,17 @@ def test_prune_dry_run_then_for_real(root: Path, config_dir: Path) -> None:
 
 
 def test_audit_pack_from_stored_runs(root: Path, tmp_path: Path) -> None:
-    code, out = _run("audit-pack", "--since", "2026-01-02", "--until", "2026-01-03", "--evidence-dir", str(root),
-                     "--out", str(tmp_path / "packs"))
+    code, out = _run(
+        "audit-pack",
+        "--since",
+        "2026-01-02",
+        "--until",
+        "2026-01-03",
+        "--evidence-dir",
+        str(root),
+        "--out",
+        str(tmp_path / "packs"),
+    )
     assert code == 0, out
     packs = list((tmp_path / "packs").glob("audit-pack-20260102-20260103-*.zip"))
     assert len(packs) == 1 and "evidence verified" in out and "2 run(s)" in out
@@ -75,8 +84,7 @@ def test_audit_pack_from_stored_runs(root: Path, tmp_path: Path) -> None:
 def test_audit_pack_refuses_bad_input(root: Path) -> None:
     code, out = _run("audit-pack", "--since", "2026-01-03", "--until", "2026-01-01", "--evidence-dir", str(root))
     assert code == 2 and "after period_end" in out
-    code, out = _run("audit-pack", "--since", "2026-01-01", "--control", "no-such-control", "--evidence-dir",
-                     str(root))
+    code, out = _run("audit-pack", "--since", "2026-01-01", "--control", "no-such-control", "--evidence-dir", str(root))
     assert code == 2 and "no-such-control" in out
     code, out = _run("audit-pack", "--since", "2026-01-01", "--account", "ml-platform", "--evidence-dir", str(root))
     assert code == 2 and "has no id in scope.yaml" in out

@@ -22,8 +22,11 @@ def test_prune_removes_old_evidence_and_keeps_the_chain(root: Path) -> None:
     assert store.keys(f"runs/{FIRST}/") == [f"runs/{FIRST}/{MANIFEST}", f"runs/{FIRST}/{TOMBSTONE}"]
     tombstone = json.loads((root / "runs" / FIRST / TOMBSTONE).read_text())
     assert tombstone["manifest_sha256"] == manifest_hash
-    assert tombstone["files_removed"] == ["evidence/s3_buckets.parquet", "findings/findings.csv",
-                                          "findings/findings.json"]
+    assert tombstone["files_removed"] == [
+        "evidence/s3_buckets.parquet",
+        "findings/findings.csv",
+        "findings/findings.json",
+    ]
     assert len(store.keys(f"runs/{LAST}/")) == 4  # within retention: untouched
     report = verify_store(store, retention_days=10, today=NOW.date())
     assert report.ok and report.issues == []
@@ -50,8 +53,13 @@ def test_forged_tombstone_on_a_young_run_is_detected(root: Path) -> None:
     store = LocalStore(root)
     prune(store, retention_days=10, now=NOW)
     run = root / "runs" / LAST
-    tombstone = {"run_id": LAST, "manifest_sha256": sha256_file(run / MANIFEST), "pruned_at": NOW.isoformat(),
-                 "retention_days": 1, "files_removed": []}
+    tombstone = {
+        "run_id": LAST,
+        "manifest_sha256": sha256_file(run / MANIFEST),
+        "pruned_at": NOW.isoformat(),
+        "retention_days": 1,
+        "files_removed": [],
+    }
     (run / TOMBSTONE).write_text(json.dumps(tombstone))
     (run / "evidence" / "s3_buckets.parquet").unlink()  # hide a deletion behind the tombstone
     report = verify_store(store, retention_days=10, today=NOW.date())

@@ -17,8 +17,9 @@ def test_a_nightly_on_a_fresh_disk_sees_past_runs_and_past_announcements(
 ) -> None:
     (config_dir / "evidence-store.yaml").write_text("backend: s3\ns3:\n  bucket: evidence-bucket\nretention_days: 30\n")
     with mock_aws():
-        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="evidence-bucket",
-                                                                  ObjectLockEnabledForBucket=True)
+        boto3.client("s3", region_name="us-east-1").create_bucket(
+            Bucket="evidence-bucket", ObjectLockEnabledForBucket=True
+        )
         seed_demo_estate()
         first = nightly_compliance(config_dir=str(config_dir), evidence_dir=str(tmp_path / "pod-1"))
         second = nightly_compliance(config_dir=str(config_dir), evidence_dir=str(tmp_path / "pod-2"))

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from complyflow.config import ConfigError
-from complyflow.deploy_config import S3StoreSpec
+from complyflow.core.config import ConfigError
+from complyflow.core.deploy_config import S3StoreSpec
 from tasks.evidence import (
     CHAIN_HEAD,
     MANIFEST,

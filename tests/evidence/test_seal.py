@@ -78,9 +78,10 @@ def test_sealing_into_another_store_copies_every_file(tmp_path: Path) -> None:
     archive = LocalStore(tmp_path / "archive")
     folder = make_run(tmp_path / "staging", "20260101T020000Z-aaaaaa", store=archive)
     copied = archive.keys("runs/")
-    assert copied == sorted(f"runs/{folder.run_id}/{p}" for p in
-                            ("manifest.json", "evidence/s3_buckets.parquet", "findings/findings.json",
-                             "findings/findings.csv"))
+    assert copied == sorted(
+        f"runs/{folder.run_id}/{p}"
+        for p in ("manifest.json", "evidence/s3_buckets.parquet", "findings/findings.json", "findings/findings.csv")
+    )
     assert archive.get_bytes(f"runs/{folder.run_id}/{MANIFEST}") == (folder.path / MANIFEST).read_bytes()
     assert verify_store(archive).ok
     assert not (tmp_path / "staging" / CHAIN_HEAD).exists()  # the chain lives in the store
@@ -99,4 +100,5 @@ def test_run_folder_is_written_once(tmp_path: Path) -> None:
     assert not list(folder.path.glob(".*.tmp"))  # temporary names are renamed away
     seal(folder, {})
     assert json.loads((folder.path / MANIFEST).read_text())["files"]["x.json"]["bytes"] == len(
-        (folder.path / "x.json").read_bytes())
+        (folder.path / "x.json").read_bytes()
+    )

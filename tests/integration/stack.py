@@ -70,16 +70,18 @@ class LocalPrefect:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update({
-            "PREFECT_HOME": str(self.home),
-            "PREFECT_API_URL": self.api_url,
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_CLI_PROMPT": "false",
-            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
-            "PREFECT_WORKER_QUERY_SECONDS": "2",
-            "PREFECT_WORKER_HEARTBEAT_SECONDS": "10",
-            "PREFECT_LOGGING_LEVEL": "INFO",
-        })
+        env.update(
+            {
+                "PREFECT_HOME": str(self.home),
+                "PREFECT_API_URL": self.api_url,
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_CLI_PROMPT": "false",
+                "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+                "PREFECT_WORKER_QUERY_SECONDS": "2",
+                "PREFECT_WORKER_HEARTBEAT_SECONDS": "10",
+                "PREFECT_LOGGING_LEVEL": "INFO",
+            }
+        )
         return env
 
     def spawn(self, name: str, args: list[str], extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -88,15 +90,23 @@ class LocalPrefect:
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.home / f"{name}.log").open("ab")
-        process = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.processes.append(process)
         return process
 
     def start_server(self, timeout: float = 240) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        server = self._spawn("server", [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
-                                        str(self.port)], self.env)
+        server = self._spawn(
+            "server", [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)], self.env
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if server.poll() is not None:
@@ -112,17 +122,25 @@ class LocalPrefect:
 
     def cli(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> str:
         """Run a Prefect CLI command against this server; a failure raises with its output."""
-        result = subprocess.run([*PREFECT, *args], cwd=REPO, env={**self.env, **(extra_env or {})},
-                                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [*PREFECT, *args],
+            cwd=REPO,
+            env={**self.env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"prefect {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n"
-                               f"{result.stderr}")
+            raise RuntimeError(
+                f"prefect {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result.stdout
 
     def deploy(self, *deploy_args: str) -> str:
         """Start the server, create the work pool of configs/deployments.yaml and run `prefect deploy` with
         `deploy_args` from prefect.yaml, as a newcomer would; returns the pool's name for the workers."""
-        from complyflow.deploy_config import load_deployments_config
+        from complyflow.core.deploy_config import load_deployments_config
 
         pool = load_deployments_config().work_pool
         self.start_server()
@@ -130,8 +148,9 @@ class LocalPrefect:
         self.cli("deploy", *deploy_args)
         return pool.name
 
-    def start_worker(self, pool: str, extra_env: dict[str, str], name: str | None = None,
-                     limit: int | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, pool: str, extra_env: dict[str, str], name: str | None = None, limit: int | None = None
+    ) -> subprocess.Popen[bytes]:
         args = [*PREFECT, "worker", "start", "--pool", pool, "--type", "process"]
         args += ["--name", name] if name else []
         args += ["--limit", str(limit)] if limit else []

@@ -23,7 +23,7 @@ from uuid import UUID
 
 import pytest
 
-from complyflow.deploy_config import load_deployments_config
+from complyflow.core.deploy_config import load_deployments_config
 from flows.pre_audit import AUDIT_PACK_INDEX_KEY, AUDIT_PACK_KEY
 from tasks.artifacts import SUMMARY_KEY, VIOLATIONS_KEY
 from tasks.evidence import LocalStore
@@ -62,8 +62,10 @@ def _wait(prefect: LocalPrefect, run_ids: dict[str, UUID]) -> dict[str, Any]:
                 if run.state is not None and run.state.is_final():
                     finished[name] = run
             if time.monotonic() > deadline:
-                raise TimeoutError(f"runs not finished after {RUN_TIMEOUT}s: {set(run_ids) - set(finished)}\n"
-                                   f"worker log:\n{prefect.log('worker-complyflow')}")
+                raise TimeoutError(
+                    f"runs not finished after {RUN_TIMEOUT}s: {set(run_ids) - set(finished)}\n"
+                    f"worker log:\n{prefect.log('worker-complyflow')}"
+                )
             time.sleep(2)
     return finished
 
@@ -88,13 +90,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             nightly = _trigger(prefect, "nightly-compliance", {})
             # The nightly run must be sealed first so that the pre-audit pack holds both runs of today.
             runs = _wait(prefect, {"nightly": nightly})
-            runs |= _wait(prefect, {
-                "pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"], "period_start": today}),
-                "bad-pre-audit": _trigger(prefect, "pre-audit", {"controls": ["no-such-control"]}),
-            })
+            runs |= _wait(
+                prefect,
+                {
+                    "pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"], "period_start": today}),
+                    "bad-pre-audit": _trigger(prefect, "pre-audit", {"controls": ["no-such-control"]}),
+                },
+            )
             fan_out_config = _fan_out_config(tmp_path_factory.mktemp("fan-out"))
-            runs |= _wait(prefect, {"fan-out": _trigger(prefect, "nightly-compliance", {
-                "config_dir": str(fan_out_config), "evidence_dir": str(evidence.parent / "fan-out-evidence")})})
+            runs |= _wait(
+                prefect,
+                {
+                    "fan-out": _trigger(
+                        prefect,
+                        "nightly-compliance",
+                        {"config_dir": str(fan_out_config), "evidence_dir": str(evidence.parent / "fan-out-evidence")},
+                    )
+                },
+            )
             yield Stack(prefect=prefect, evidence=evidence, runs=runs)
     finally:
         prefect.stop()
@@ -115,11 +128,20 @@ def _fan_out_config(folder: Path) -> Path:
         role = f"arn:aws:iam::{account_id}:role/complyflow-read-only"
         accounts.append({"name": name, "role_arn": role, "owner": f"{name}-team"})
         creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="seed")["Credentials"]
-        logs = boto3.client("logs", region_name="eu-west-1", aws_access_key_id=creds["AccessKeyId"],
-                            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+        logs = boto3.client(
+            "logs",
+            region_name="eu-west-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
         logs.create_log_group(logGroupName=f"/{name}/app")
-    scope = {"global_region": "us-east-1", "regions": ["us-east-1", "eu-west-1"], "accounts": accounts,
-             "execution": {"mode": "deployments", "timeout_seconds": RUN_TIMEOUT}}
+    scope = {
+        "global_region": "us-east-1",
+        "regions": ["us-east-1", "eu-west-1"],
+        "accounts": accounts,
+        "execution": {"mode": "deployments", "timeout_seconds": RUN_TIMEOUT},
+    }
     (target / "scope.yaml").write_text(yaml.safe_dump(scope))
     return target
 
@@ -146,7 +168,8 @@ def test_every_configured_deployment_is_deployed_with_its_schedule(stack: Stack)
         assert schedules == ([(spec.schedule.cron, spec.schedule.timezone)] if spec.schedule else []), name
         assert deployed[name].work_pool_name == config.work_pool.name
         assert deployed[name].pull_steps == [
-            {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
+            {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
+        ]
 
 
 def test_nightly_run_completes_with_named_runs_and_tasks(stack: Stack) -> None:
@@ -165,8 +188,7 @@ def test_nightly_run_completes_with_named_runs_and_tasks(stack: Stack) -> None:
 
 def _run_findings(stack: Stack, flow: str) -> list[dict[str, Any]]:
     """Findings of the worker's run of `flow`, read from the evidence it sealed."""
-    runs = [p for p in (stack.evidence / "runs").iterdir()
-            if json.loads((p / "run.json").read_text())["flow"] == flow]
+    runs = [p for p in (stack.evidence / "runs").iterdir() if json.loads((p / "run.json").read_text())["flow"] == flow]
     assert len(runs) == 1, runs
     return json.loads((runs[0] / "findings" / "findings.json").read_text())["findings"]
 
@@ -179,7 +201,8 @@ def test_nightly_artifacts_are_read_back_through_the_client(stack: Stack) -> Non
     findings = _run_findings(stack, "nightly")
     expected = Counter((f["control_id"], f["status"]) for f in findings)
     assert {(r["control"], s): r[s] for r in rows for s in ("PASS", "FAIL", "ERROR", "EXCEPTED") if r[s]} == dict(
-        expected)  # the table in the UI is exactly what the sealed findings say
+        expected
+    )  # the table in the UI is exactly what the sealed findings say
     failing = {f["resource_name"] for f in findings if f["status"] == "FAIL"}
     assert "demo-legacy-db" in failing and "demo-legacy-db" in artifacts[VIOLATIONS_KEY].data
 
@@ -189,7 +212,7 @@ def test_pre_audit_builds_an_audit_pack_linked_from_an_artifact(stack: Stack) ->
     assert stack.runs["pre-audit"].name == f"pre-audit-{datetime.now(UTC):%Y-%m-%d}-soc2"
     artifacts = _artifacts(stack, "pre-audit")
     link = artifacts[AUDIT_PACK_KEY].data
-    url = link[link.index("](") + 2:-1]
+    url = link[link.index("](") + 2 : -1]
     assert url.startswith("file://") and url.endswith(".zip")
     pack = Path(url.removeprefix("file://"))
     assert pack.parent == stack.evidence.resolve() / "audit-packs"
@@ -200,8 +223,14 @@ def test_pre_audit_builds_an_audit_pack_linked_from_an_artifact(stack: Stack) ->
     assert index["runs"][1]["previous_run_id"] == index["runs"][0]["run_id"]
     for run in index["runs"]:
         assert f"runs/{run['run_id']}/manifest.json" in names
-    assert {"findings/findings.csv", "findings/findings.ocsf.json", "findings/findings.html",
-            "controls/catalog.csv", "exceptions/register.json", "SHA256SUMS"} <= names
+    assert {
+        "findings/findings.csv",
+        "findings/findings.ocsf.json",
+        "findings/findings.html",
+        "controls/catalog.csv",
+        "exceptions/register.json",
+        "SHA256SUMS",
+    } <= names
     assert "verified" in artifacts[AUDIT_PACK_INDEX_KEY].data
 
 
@@ -228,13 +257,17 @@ def test_fan_out_spreads_accounts_over_two_workers_and_merges_one_report(stack: 
     assert len(set(collected_by.values())) == 2, collected_by  # both workers took part
     assert "worker-b" in collected_by.values()
     findings = json.loads((run_dir / "findings" / "findings.json").read_text())["findings"]
-    logs = {(f["account"], f["resource_name"], f["status"])
-            for f in findings if f["control_id"] == "logs-retention-365"}
+    logs = {
+        (f["account"], f["resource_name"], f["status"]) for f in findings if f["control_id"] == "logs-retention-365"
+    }
     assert logs == {(account_id, f"/{name}/app", "FAIL") for name, account_id in FAN_OUT_ACCOUNTS.items()}
     assert set(summary["scope"]["accounts"]) == set(FAN_OUT_ACCOUNTS.values())
     assert not (root / "staging").exists() or not any((root / "staging").iterdir())
     with _client(stack.prefect) as client:
-        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[stack.runs["fan-out"].id])))
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[stack.runs["fan-out"].id])
+            )
+        )
     assert sorted(c.name.split("-")[1] + "-" + c.name.split("-")[2] for c in children) == sorted(FAN_OUT_ACCOUNTS)
     assert all(c.state and c.state.is_completed() for c in children)

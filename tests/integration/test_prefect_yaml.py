@@ -7,16 +7,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from complyflow import deploy_config
-from complyflow.config import ConfigError
-from complyflow.deploy_config import ENTRYPOINTS, PREFECT_YAML, load_deployments_config, render_prefect_yaml
+from complyflow.core import deploy_config
+from complyflow.core.config import ConfigError
+from complyflow.core.deploy_config import ENTRYPOINTS, PREFECT_YAML, load_deployments_config, render_prefect_yaml
 from flows.serve import build_deployments
 
 
 def test_prefect_yaml_is_the_rendering_of_the_config() -> None:
     expected = render_prefect_yaml(load_deployments_config())
     assert PREFECT_YAML.read_text(encoding="utf-8") == expected, (
-        "prefect.yaml is out of date: run python -m complyflow.deploy_config --write")
+        "prefect.yaml is out of date: run python -m complyflow.core.deploy_config --write"
+    )
 
 
 def test_prefect_yaml_deployments_schedules_and_pool() -> None:
@@ -30,7 +31,8 @@ def test_prefect_yaml_deployments_schedules_and_pool() -> None:
     nightly = config.deployments["nightly-compliance"].schedule
     assert nightly is not None
     assert by_name["nightly-compliance"]["schedules"] == [
-        {"cron": nightly.cron, "timezone": nightly.timezone, "active": True}]
+        {"cron": nightly.cron, "timezone": nightly.timezone, "active": True}
+    ]
     assert by_name["pre-audit"]["schedules"] == []  # on demand only
     assert config.work_pool.type == "process"
     step = document["pull"][0]["prefect.deployments.steps.set_working_directory"]
@@ -38,8 +40,9 @@ def test_prefect_yaml_deployments_schedules_and_pool() -> None:
     assert document["build"][0]["prefect.deployments.steps.run_shell_script"]["id"] == "repo-dir"
 
 
-def test_check_mode_fails_when_prefect_yaml_drifts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_mode_fails_when_prefect_yaml_drifts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     stale = tmp_path / "prefect.yaml"
     stale.write_text(PREFECT_YAML.read_text().replace('"0 2 * * *"', '"0 3 * * *"').replace("0 2 * * *", "0 3 * * *"))
     monkeypatch.setattr(deploy_config, "PREFECT_YAML", stale)
@@ -49,10 +52,13 @@ def test_check_mode_fails_when_prefect_yaml_drifts(tmp_path: Path, monkeypatch: 
     assert deploy_config.main(["--check"]) == 0
 
 
-@pytest.mark.parametrize(("snippet", "message"), [
-    ('cron: "0 25 * * *"', "Invalid cron string"),
-    ("timezone: Mars/Olympus", "Invalid timezone"),
-])
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ('cron: "0 25 * * *"', "Invalid cron string"),
+        ("timezone: Mars/Olympus", "Invalid timezone"),
+    ],
+)
 def test_bad_schedules_are_named(config_dir: Path, snippet: str, message: str) -> None:
     path = config_dir / "deployments.yaml"
     text = path.read_text()

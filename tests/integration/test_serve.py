@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from complyflow.deploy_config import load_deployments_config
+from complyflow.core.deploy_config import load_deployments_config
 from flows.pre_audit import AUDIT_PACK_KEY
 from tests.integration.stack import LocalPrefect
 from tests.integration.test_deployments import _client, _trigger, _wait
@@ -29,8 +29,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalPref
     assert complyflow, "the complyflow command is not installed: pip install -e ."
     try:
         prefect.start_server()
-        prefect.spawn("serve", [complyflow, "serve", "--demo-estate", *(a for n in SERVED for a in ("--only", n))],
-                      {"COMPLYFLOW_EVIDENCE_DIR": str(evidence)})
+        prefect.spawn(
+            "serve",
+            [complyflow, "serve", "--demo-estate", *(a for n in SERVED for a in ("--only", n))],
+            {"COMPLYFLOW_EVIDENCE_DIR": str(evidence)},
+        )
         deadline = time.monotonic() + 300
         while True:
             with _client(prefect) as client:
@@ -53,7 +56,8 @@ def test_served_deployments_carry_the_configured_schedule(served: tuple[LocalPre
         nightly = client.read_deployment_by_name("nightly-compliance/nightly-compliance")
         pre_audit = client.read_deployment_by_name("pre-audit/pre-audit")
     assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in nightly.schedules] == [
-        (spec.cron, spec.timezone, True)]
+        (spec.cron, spec.timezone, True)
+    ]
     assert pre_audit.schedules == []
     assert nightly.work_pool_name is None  # served by the process itself, no work pool
 
@@ -74,20 +78,31 @@ def test_a_triggered_run_completes_in_the_serving_process(served: tuple[LocalPre
 def test_demo_estate_serves_a_seeded_estate_until_terminated() -> None:
     complyflow = shutil.which("complyflow")
     assert complyflow, "the complyflow command is not installed: pip install -e ."
-    process = subprocess.Popen([complyflow, "demo-estate"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True, env={**os.environ, "COLUMNS": "200"})
+    process = subprocess.Popen(
+        [complyflow, "demo-estate"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     try:
         lines: list[str] = []
         deadline = time.monotonic() + 180
         while not any("Ctrl-C stops it" in line for line in lines):
             assert time.monotonic() < deadline and process.poll() is None, "".join(lines)
             lines.append(process.stdout.readline())  # type: ignore[union-attr]
-        exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines
-                       if line.startswith("export "))
+        exports = dict(
+            line.removeprefix("export ").strip().split("=", 1) for line in lines if line.startswith("export ")
+        )
         assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
-        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=exports["AWS_ENDPOINT_URL"],
-                          aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"])
+        s3 = boto3.client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url=exports["AWS_ENDPOINT_URL"],
+            aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+        )
         assert "demo-training-data" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0

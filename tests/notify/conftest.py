@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from complyflow.config import Config, NotifySettings, Owners, load_config
-from complyflow.model import Finding, RunSummary, Status, count_by_status
+from complyflow.core.config import Config, NotifySettings, Owners, load_config
+from complyflow.core.model import Finding, RunSummary, Status, count_by_status
 from tests.support.slack_double import SlackDouble, slack_double
 
 ACCOUNT = "123456789012"
@@ -24,8 +24,15 @@ def shipped_config() -> Config:
 
 def tuned(config: Config, owners: dict[str, Any] | None = None, **notify: Any) -> Config:
     """The config with notify.yaml / owners.yaml fields replaced, validated like the files are."""
-    settings = NotifySettings(**{**config.notify.model_dump(), "max_retries": 2, "retry_backoff_seconds": 0.01,
-                                 "timeout_seconds": 5, **notify})
+    settings = NotifySettings(
+        **{
+            **config.notify.model_dump(),
+            "max_retries": 2,
+            "retry_backoff_seconds": 0.01,
+            "timeout_seconds": 5,
+            **notify,
+        }
+    )
     update: dict[str, Any] = {"notify": settings}
     if owners is not None:
         update["owners"] = Owners(**{**config.owners.model_dump(), **owners})
@@ -42,25 +49,52 @@ FindingFactory = Callable[..., Finding]
 
 @pytest.fixture
 def finding(shipped_config: Config) -> FindingFactory:
-    def make(control_id: str = "s3-bucket-tls-only", name: str = "bucket-a", *, status: Status = Status.FAIL,
-             owner: str = "data-eng", owner_route: str = "tag:owner", region: str = "us-east-1",
-             account: str = ACCOUNT, observed: str = "tls_only_policy = False", run_id: str = "run-1",
-             resource_type: str = "AwsS3Bucket", message: str = "", exception_id: str = "") -> Finding:
+    def make(
+        control_id: str = "s3-bucket-tls-only",
+        name: str = "bucket-a",
+        *,
+        status: Status = Status.FAIL,
+        owner: str = "data-eng",
+        owner_route: str = "tag:owner",
+        region: str = "us-east-1",
+        account: str = ACCOUNT,
+        observed: str = "tls_only_policy = False",
+        run_id: str = "run-1",
+        resource_type: str = "AwsS3Bucket",
+        message: str = "",
+        exception_id: str = "",
+    ) -> Finding:
         control = shipped_config.control(control_id)
         arn = f"arn:aws:s3:::{name}"
-        return Finding(run_id=run_id, control_id=control_id, control_title=control.title, resource_arn=arn,
-                       resource_id=arn, resource_type=resource_type, resource_name=name, account=account,
-                       region=region, status=status, severity=control.severity, owner=owner, observed=observed,
-                       expected="tls_only_policy = True", evidence_file="evidence/s3_buckets.parquet",
-                       message=message, owner_route=owner_route, exception_id=exception_id)
+        return Finding(
+            run_id=run_id,
+            control_id=control_id,
+            control_title=control.title,
+            resource_arn=arn,
+            resource_id=arn,
+            resource_type=resource_type,
+            resource_name=name,
+            account=account,
+            region=region,
+            status=status,
+            severity=control.severity,
+            owner=owner,
+            observed=observed,
+            expected="tls_only_policy = True",
+            evidence_file="evidence/s3_buckets.parquet",
+            message=message,
+            owner_route=owner_route,
+            exception_id=exception_id,
+        )
 
     return make
 
 
 def summary_for(findings: list[Finding], run_id: str, url: str = "") -> RunSummary:
     scope = {"accounts": [ACCOUNT], "regions": ["us-east-1", "eu-west-1"]}
-    return RunSummary(run_id=run_id, flow="nightly", scope=scope, started_at=T0, counts=count_by_status(findings),
-                      flow_run_url=url)
+    return RunSummary(
+        run_id=run_id, flow="nightly", scope=scope, started_at=T0, counts=count_by_status(findings), flow_run_url=url
+    )
 
 
 @pytest.fixture
@@ -79,9 +113,18 @@ def _no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLACK_API_URL", raising=False)
 
 
-def notify(config: Config, root: Path, findings: list[Finding], run_id: str, now: datetime, *,
-           lapsed: list[Any] | None = None, url: str = "https://prefect.example/runs/flow-run/abc",
-           controls: list[str] | None = None, accounts: list[str] | None = None) -> Any:
+def notify(
+    config: Config,
+    root: Path,
+    findings: list[Finding],
+    run_id: str,
+    now: datetime,
+    *,
+    lapsed: list[Any] | None = None,
+    url: str = "https://prefect.example/runs/flow-run/abc",
+    controls: list[str] | None = None,
+    accounts: list[str] | None = None,
+) -> Any:
     """One notify_run call as the pipeline makes it (optionally a run narrowed to some controls or accounts)."""
     from tasks.notify.service import notify_run
 
@@ -89,14 +132,25 @@ def notify(config: Config, root: Path, findings: list[Finding], run_id: str, now
     if accounts is not None:
         summary.scope["accounts"] = accounts
     selected = [c for c in config.controls if controls is None or c.id in controls]
-    return notify_run(findings=findings, controls=selected, summary=summary, lapsed=lapsed or [], config=config,
-                      evidence_root=root, now=now)
+    return notify_run(
+        findings=findings,
+        controls=selected,
+        summary=summary,
+        lapsed=lapsed or [],
+        config=config,
+        evidence_root=root,
+        now=now,
+    )
 
 
 def digest_posts(double: SlackDouble) -> list[dict[str, Any]]:
     """Accepted posts other than the per-run summary and approvers' notices."""
-    return [p for p in double.posts if not p["metadata"]["event_payload"]["message_id"].endswith("/summary")
-            and "/approver/" not in p["metadata"]["event_payload"]["message_id"]]
+    return [
+        p
+        for p in double.posts
+        if not p["metadata"]["event_payload"]["message_id"].endswith("/summary")
+        and "/approver/" not in p["metadata"]["event_payload"]["message_id"]
+    ]
 
 
 def all_text(post: dict[str, Any]) -> str:

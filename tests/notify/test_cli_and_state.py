@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from complyflow.cli import app
-from complyflow.config import Config
+from complyflow.core.config import Config
 from tasks.notify.service import flush
 from tests.notify.conftest import T0, FindingFactory, notify
 from tests.support.slack_double import SlackDouble
@@ -66,8 +66,9 @@ def test_a_crash_between_outbox_and_state_neither_loses_nor_repeats(
     before = state.read_bytes()
     notify(config, tmp_path, [finding(name="bucket-a"), finding(name="bucket-b")], "run-2", T0 + timedelta(days=1))
     state.write_bytes(before)  # as if run-2 died after writing the outbox, before saving the state
-    third = notify(config, tmp_path, [finding(name="bucket-a"), finding(name="bucket-b")], "run-3",
-                   T0 + timedelta(days=2))
+    third = notify(
+        config, tmp_path, [finding(name="bucket-a"), finding(name="bucket-b")], "run-3", T0 + timedelta(days=2)
+    )
     assert (third.new, third.reminders, third.resolved) == (0, 0, 0)
     assert "bucket-b" in json.dumps(json.loads(state.read_text())["open"])
 
@@ -89,8 +90,16 @@ def test_concurrent_flushes_send_each_message_once(
     config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
 ) -> None:
     slack.outage()
-    notify(config, tmp_path, [finding(name=f"b{i}", owner=o) for i, o in
-                              enumerate(("data-eng", "ml-research", "platform-team", "security-team"))], "run-1", T0)
+    notify(
+        config,
+        tmp_path,
+        [
+            finding(name=f"b{i}", owner=o)
+            for i, o in enumerate(("data-eng", "ml-research", "platform-team", "security-team"))
+        ],
+        "run-1",
+        T0,
+    )
     slack.restore()
     threads = [threading.Thread(target=flush, args=(config, tmp_path)) for _ in range(3)]
     for thread in threads:

@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from complyflow.config import Config
-from complyflow.model import Status
+from complyflow.core.config import Config
+from complyflow.core.model import Status
 from tests.notify.conftest import T0, FindingFactory, all_text, digest_posts, notify, tuned
 from tests.support.slack_double import SlackDouble
 
@@ -25,8 +25,9 @@ def test_new_then_reminder_then_resolved_in_the_original_thread(
 
     # 8 days later (weekly cadence): bucket-a still fails, bucket-b passes now.
     b_passes = finding(name="bucket-b", status=Status.PASS, observed="tls_only_policy = True", run_id="run-2")
-    second = notify(config, tmp_path, [finding(name="bucket-a", run_id="run-2"), b_passes], "run-2",
-                    T0 + timedelta(days=8))
+    second = notify(
+        config, tmp_path, [finding(name="bucket-a", run_id="run-2"), b_passes], "run-2", T0 + timedelta(days=8)
+    )
     assert (second.new, second.reminders, second.resolved) == (0, 1, 1)
     follow_up = digest_posts(slack)[-1]
     assert follow_up["thread_ts"] == digest["ts"] and follow_up["channel"] == digest["channel_id"]
@@ -35,8 +36,13 @@ def test_new_then_reminder_then_resolved_in_the_original_thread(
     assert "bucket-b" in text and "passes now (tls_only_policy = True)" in text
 
     # The next day bucket-a is fixed: closed with a resolved note in the same thread, nothing else.
-    third = notify(config, tmp_path, [finding(name="bucket-a", status=Status.PASS, run_id="run-3")], "run-3",
-                   T0 + timedelta(days=9))
+    third = notify(
+        config,
+        tmp_path,
+        [finding(name="bucket-a", status=Status.PASS, run_id="run-3")],
+        "run-3",
+        T0 + timedelta(days=9),
+    )
     assert (third.new, third.reminders, third.resolved) == (0, 0, 1)
     closing = digest_posts(slack)[-1]
     assert closing["thread_ts"] == digest["ts"]
@@ -76,8 +82,13 @@ def test_only_a_run_that_looked_again_resolves(
 ) -> None:
     notify(config, tmp_path, [finding(name="bucket-a")], "run-1", T0)
     day = T0 + timedelta(days=1)
-    gap = finding(name="123456789012/us-east-1/s3", status=Status.ERROR, owner="platform-team",
-                  resource_type="EvidenceScope", message="evidence gap: ListBuckets failed with AccessDenied")
+    gap = finding(
+        name="123456789012/us-east-1/s3",
+        status=Status.ERROR,
+        owner="platform-team",
+        resource_type="EvidenceScope",
+        message="evidence gap: ListBuckets failed with AccessDenied",
+    )
     blind = notify(config, tmp_path, [gap], "run-2", day)
     assert (blind.resolved, blind.new) == (0, 1)  # S3 could not be read: bucket-a is not known to pass
     assert notify(config, tmp_path, [], "run-3", day, controls=["iam-root-mfa"]).resolved == 0
@@ -91,8 +102,13 @@ def test_only_a_run_that_looked_again_resolves(
 def test_excepted_and_passing_findings_are_never_announced(
     config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
 ) -> None:
-    result = notify(config, tmp_path, [finding(status=Status.PASS), finding(name="b2", status=Status.EXCEPTED,
-                                                                            exception_id="EXC-1")], "run-1", T0)
+    result = notify(
+        config,
+        tmp_path,
+        [finding(status=Status.PASS), finding(name="b2", status=Status.EXCEPTED, exception_id="EXC-1")],
+        "run-1",
+        T0,
+    )
     assert (result.new, result.digests, result.routes) == (0, 0, {})
     assert [p["channel"] for p in slack.posts] == ["#compliance"]
 

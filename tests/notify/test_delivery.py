@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from complyflow.config import Config
+from complyflow.core.config import Config
 from tasks.notify.outbox import Outbox
 from tasks.notify.service import NotifyError, flush
 from tests.notify.conftest import T0, FindingFactory, all_text, digest_posts, notify, tuned
@@ -18,8 +18,10 @@ from tests.support.slack_double import SlackDouble
 
 
 def _many_owners(finding: FindingFactory, run_id: str = "run-1") -> list:
-    return [finding(name=f"bucket-{o}", owner=o, run_id=run_id)
-            for o in ("data-eng", "ml-research", "platform-team", "security-team")]
+    return [
+        finding(name=f"bucket-{o}", owner=o, run_id=run_id)
+        for o in ("data-eng", "ml-research", "platform-team", "security-team")
+    ]
 
 
 def test_429_is_retried_after_the_retry_after_delay(
@@ -142,8 +144,12 @@ def test_the_token_never_reaches_files_or_logs(
 
 
 def test_webhook_mode_posts_every_message_to_the_webhook(
-    shipped_config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    shipped_config: Config,
+    finding: FindingFactory,
+    slack: SlackDouble,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.delenv("SLACK_BOT_TOKEN")
@@ -187,8 +193,7 @@ def test_without_credentials_messages_go_to_the_outbox_and_console(
 
 
 def test_bot_mode_without_a_token_keeps_messages_pending_for_a_flush(
-    shipped_config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch
+    shipped_config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tuned(shipped_config, delivery="bot")
     monkeypatch.delenv("SLACK_BOT_TOKEN")
@@ -200,8 +205,12 @@ def test_bot_mode_without_a_token_keeps_messages_pending_for_a_flush(
 
 
 def test_token_from_a_prefect_secret_block(
-    shipped_config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, prefect_harness: None
+    shipped_config: Config,
+    finding: FindingFactory,
+    slack: SlackDouble,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
 ) -> None:
     from prefect.blocks.system import Secret
 

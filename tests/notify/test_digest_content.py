@@ -8,8 +8,8 @@ import re
 from datetime import date
 from pathlib import Path
 
-from complyflow.config import Config, ExceptionEntry
-from complyflow.model import Status
+from complyflow.core.config import Config, ExceptionEntry
+from complyflow.core.model import Status
 from tasks.notify.blocks import MAX_BLOCKS, SECTION_TEXT_LIMIT
 from tasks.notify.outbox import Outbox
 from tests.notify.conftest import T0, FindingFactory, all_text, digest_posts, notify, tuned
@@ -21,24 +21,50 @@ FLOW_RUN = "https://prefect.example/runs/flow-run/abc"
 def test_one_digest_per_owner_with_every_section_grouped_by_control(
     config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
 ) -> None:
-    vendor = config.control("kms-key-rotation").model_copy(update={
-        "id": "vendor-review-due", "title": "Vendor review falls due", "severity": "informational",
-        "remediation": "Schedule the annual review with the vendor owner."})
+    vendor = config.control("kms-key-rotation").model_copy(
+        update={
+            "id": "vendor-review-due",
+            "title": "Vendor review falls due",
+            "severity": "informational",
+            "remediation": "Schedule the annual review with the vendor owner.",
+        }
+    )
     config = config.model_copy(update={"controls": [*config.controls, vendor]})
-    lapsed_finding = finding("s3-bucket-sse-kms", "legacy-bucket", observed="sse_algorithm = AES256",
-                             message="exception EXC-9 lapsed on 2026-10-01")
-    exception = ExceptionEntry(id="EXC-9", control="s3-bucket-sse-kms", resource="arn:aws:s3:::legacy-bucket",
-                               justification="migration", approver="ciso@example.com",
-                               approval_date=date(2026, 1, 1), expiry_date=date(2026, 10, 1))
+    lapsed_finding = finding(
+        "s3-bucket-sse-kms",
+        "legacy-bucket",
+        observed="sse_algorithm = AES256",
+        message="exception EXC-9 lapsed on 2026-10-01",
+    )
+    exception = ExceptionEntry(
+        id="EXC-9",
+        control="s3-bucket-sse-kms",
+        resource="arn:aws:s3:::legacy-bucket",
+        justification="migration",
+        approver="ciso@example.com",
+        approval_date=date(2026, 1, 1),
+        expiry_date=date(2026, 10, 1),
+    )
     findings = [
-        finding(name="bucket-a"), finding(name="bucket-b"),
+        finding(name="bucket-a"),
+        finding(name="bucket-b"),
         finding("s3-bucket-default-encryption", "bucket-c", observed="sse_algorithm = missing"),
         lapsed_finding,
-        finding("s3-bucket-tls-only", "bucket-d", status=Status.ERROR, observed="tls_only_policy = missing",
-                message="evidence missing: GetBucketPolicy AccessDenied"),
-        dataclasses.replace(finding(name="acme-corp"), control_id="vendor-review-due", severity="informational",
-                            control_title="Vendor review falls due", observed="days_to_review = 12",
-                            expected="days_to_review > 30"),
+        finding(
+            "s3-bucket-tls-only",
+            "bucket-d",
+            status=Status.ERROR,
+            observed="tls_only_policy = missing",
+            message="evidence missing: GetBucketPolicy AccessDenied",
+        ),
+        dataclasses.replace(
+            finding(name="acme-corp"),
+            control_id="vendor-review-due",
+            severity="informational",
+            control_title="Vendor review falls due",
+            observed="days_to_review = 12",
+            expected="days_to_review > 30",
+        ),
         finding("iam-user-console-mfa", "bob", owner="ml-research", observed="mfa_active = False"),
         finding(name="bucket-ok", status=Status.PASS),
     ]
@@ -47,26 +73,37 @@ def test_one_digest_per_owner_with_every_section_grouped_by_control(
     posts = {p["channel"]: p for p in digest_posts(slack)}
     assert set(posts) == {"#data-eng", "#ml-research"}
     text = all_text(posts["#data-eng"])
-    assert text.index("*New violations* (3)") < text.index("*Lapsed exceptions* (1)") \
-        < text.index("*Evidence gaps*") < text.index("*Reminders* (1)")
+    assert (
+        text.index("*New violations* (3)")
+        < text.index("*Lapsed exceptions* (1)")
+        < text.index("*Evidence gaps*")
+        < text.index("*Reminders* (1)")
+    )
     # grouped by control: the TLS control heads its two buckets, with the catalog's remediation
     tls = config.control("s3-bucket-tls-only")
     assert text.count(f"*{tls.title}*") == 2  # once under new violations, once under evidence gaps
     assert f"_To fix:_ {tls.remediation}" in text
-    assert "• `bucket-a` · us-east-1 · 123456789012\n      observed `tls_only_policy = False` · expected " \
-           "`tls_only_policy = True`" in text
+    assert (
+        "• `bucket-a` · us-east-1 · 123456789012\n      observed `tls_only_policy = False` · expected "
+        "`tls_only_policy = True`" in text
+    )
     assert "exception `EXC-9` expired 2026-10-01, approved by ciso@example.com" in text
     assert "evidence missing: GetBucketPolicy AccessDenied" in text
     assert "Schedule the annual review with the vendor owner." in text and "`acme-corp`" in text
     assert "bucket-ok" not in text
     assert f"<{FLOW_RUN}|flow run>" in text
-    assert posts["#data-eng"]["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                                                         "text": "Compliance digest: data-eng"}}
+    assert posts["#data-eng"]["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "emoji": True, "text": "Compliance digest: data-eng"},
+    }
     assert "3 new violations, 1 lapsed exception, 1 new evidence gap, 1 new reminder" in text
     assert "bob" in all_text(posts["#ml-research"]) and "bucket-a" not in all_text(posts["#ml-research"])
 
-    [summary] = [p for p in slack.posts if p["channel"] == "#compliance"
-                 and p["metadata"]["event_payload"]["message_id"].endswith("/summary")]
+    [summary] = [
+        p
+        for p in slack.posts
+        if p["channel"] == "#compliance" and p["metadata"]["event_payload"]["message_id"].endswith("/summary")
+    ]
     summary_text = all_text(summary)
     assert "*Posture:* 12% compliant (1 of 8 checks pass or are excepted)" in summary_text
     assert "PASS: *1* · FAIL: *6* · ERROR: *1* · EXCEPTED: *0*" in summary_text
@@ -86,8 +123,10 @@ def test_one_digest_per_owner_with_every_section_grouped_by_control(
     records = {r["id"]: r for r in Outbox(Path(result.outbox_file)).records if r["kind"] == "message"}
     items = records["run-1/001"]["items"]
     assert {(i["control_id"], i["resource_name"], i["category"]) for i in items} >= {
-        ("s3-bucket-sse-kms", "legacy-bucket", "lapsed"), ("s3-bucket-tls-only", "bucket-d", "gap"),
-        ("vendor-review-due", "acme-corp", "reminder")}
+        ("s3-bucket-sse-kms", "legacy-bucket", "lapsed"),
+        ("s3-bucket-tls-only", "bucket-d", "gap"),
+        ("vendor-review-due", "acme-corp", "reminder"),
+    }
 
 
 HOSTILE = "<!channel> & <https://evil.example|click here> *bold* `tick`\n> fake quote\u202egnp.exe"
@@ -97,8 +136,10 @@ def test_hostile_names_and_tags_cannot_ping_link_or_break_the_layout(
     config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
 ) -> None:
     hostile_owner = "<!here> <@U0BOSS> team"
-    findings = [finding(name=HOSTILE, observed=f"tls_only_policy = {HOSTILE}"),
-                finding(name="bucket-b", owner=hostile_owner, owner_route="tag:owner")]
+    findings = [
+        finding(name=HOSTILE, observed=f"tls_only_policy = {HOSTILE}"),
+        finding(name="bucket-b", owner=hostile_owner, owner_route="tag:owner"),
+    ]
     notify(config, tmp_path, findings, "run-1", T0, url=FLOW_RUN)
     texts = [all_text(p) for p in slack.posts]
     for text in texts:
@@ -115,8 +156,9 @@ def test_hostile_names_and_tags_cannot_ping_link_or_break_the_layout(
     assert header["text"] == {"type": "plain_text", "emoji": True, "text": "Compliance digest: ‹!here› ‹@U0BOSS› team"}
 
 
-def test_oversized_values_are_clipped(config: Config, finding: FindingFactory, slack: SlackDouble,
-                                      tmp_path: Path) -> None:
+def test_oversized_values_are_clipped(
+    config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
+) -> None:
     notify(config, tmp_path, [finding(name="&" * 10_000, observed="x" * 50_000)], "run-1", T0)
     [post] = digest_posts(slack)
     assert block_problem(post["blocks"]) is None

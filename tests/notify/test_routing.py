@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from complyflow.config import Config, ConfigError, Owners, RouteTarget, parse_model
-from complyflow.model import Status
+from complyflow.core.config import Config, ConfigError, Owners, RouteTarget, parse_model
+from complyflow.core.model import Status
 from tests.notify.conftest import ACCOUNT, T0, FindingFactory, all_text, digest_posts, notify, tuned
 from tests.support.slack_double import SlackDouble
 
@@ -41,8 +41,14 @@ def test_each_step_of_the_chain_and_the_route_recorded(
         "fallback": finding(name="b-fb", owner="ghost", account="444455556666"),
     }
     account_owner = finding(name="b-owner", owner="platform-team", owner_route="account", account="111122223333")
-    result = notify(routed, tmp_path, [*findings.values(), account_owner], "run-1", T0,
-                    accounts=[ACCOUNT, "111122223333", "444455556666"])
+    result = notify(
+        routed,
+        tmp_path,
+        [*findings.values(), account_owner],
+        "run-1",
+        T0,
+        accounts=[ACCOUNT, "111122223333", "444455556666"],
+    )
     routes = {name: result.routes[f.key] for name, f in findings.items()}
     assert routes == {
         "team": "owners.yaml:data-eng -> #data-eng",
@@ -87,8 +93,7 @@ def test_a_failing_lookup_falls_through_and_is_reported(
 
 
 def test_no_lookups_without_a_bot_or_when_disabled(
-    shipped_config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch
+    shipped_config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     off = tuned(shipped_config, email_lookup=False)
     result = notify(off, tmp_path, [finding(owner="jane@example.com")], "run-1", T0)
@@ -98,11 +103,14 @@ def test_no_lookups_without_a_bot_or_when_disabled(
     assert not slack.method_calls("users.lookupByEmail")
 
 
-@pytest.mark.parametrize(("routes", "message"), [
-    ({"team": "S0GROUP0001"}, "a user group (S0GROUP0001) cannot receive messages"),
-    ({"team": "data eng channel"}, "is not a channel (#name, C…/G… id), a user id (U…/W…) or an e-mail"),
-    ({"team": {"channel": "#x", "mention": "#y"}}, "neither a user id (U…/W…) nor a user group id (S…)"),
-])
+@pytest.mark.parametrize(
+    ("routes", "message"),
+    [
+        ({"team": "S0GROUP0001"}, "a user group (S0GROUP0001) cannot receive messages"),
+        ({"team": "data eng channel"}, "is not a channel (#name, C…/G… id), a user id (U…/W…) or an e-mail"),
+        ({"team": {"channel": "#x", "mention": "#y"}}, "neither a user id (U…/W…) nor a user group id (S…)"),
+    ],
+)
 def test_bad_routes_fail_at_load_naming_file_and_field(routes: dict, message: str, tmp_path: Path) -> None:
     path = tmp_path / "owners.yaml"
     with pytest.raises(ConfigError) as error:
@@ -120,11 +128,16 @@ def test_routes_can_be_recorded_before_sending_and_agree_with_the_notification(
 ) -> None:
     from tasks.notify.service import route_findings
 
-    findings = [finding(name="b1", owner="jane@example.com"), finding(name="b2", owner="data-eng"),
-                finding(name="b3", status=Status.PASS)]
+    findings = [
+        finding(name="b1", owner="jane@example.com"),
+        finding(name="b2", owner="data-eng"),
+        finding(name="b3", status=Status.PASS),
+    ]
     before = route_findings(findings=findings, controls=routed.controls, config=routed, evidence_root=tmp_path, now=T0)
-    assert before == {findings[0].key: "slack-email:jane@example.com -> U0JANE0001",
-                      findings[1].key: "owners.yaml:data-eng -> #data-eng"}
+    assert before == {
+        findings[0].key: "slack-email:jane@example.com -> U0JANE0001",
+        findings[1].key: "owners.yaml:data-eng -> #data-eng",
+    }
     assert not slack.method_calls("chat.postMessage")
     result = notify(routed, tmp_path, findings, "run-1", T0)
     assert result.routes == before

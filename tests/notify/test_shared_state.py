@@ -13,9 +13,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from complyflow.config import Config
-from complyflow.deploy_config import S3StoreSpec
-from complyflow.model import Finding
+from complyflow.core.config import Config
+from complyflow.core.deploy_config import S3StoreSpec
+from complyflow.core.model import Finding
 from tasks.evidence import LocalStore, S3Store
 from tasks.notify.service import flush, notify_run
 from tasks.notify.shared import LEASE_KEY, Lease, NotificationLeaseTimeout, notification_files
@@ -34,8 +34,16 @@ def store() -> Iterator[S3Store]:
 
 
 def _notify(config: Config, root: Path, store: Any, findings: list[Finding], run_id: str, now: datetime) -> Any:
-    return notify_run(findings=findings, controls=config.controls, summary=summary_for(findings, run_id), lapsed=[],
-                      config=config, evidence_root=root, now=now, store=store)
+    return notify_run(
+        findings=findings,
+        controls=config.controls,
+        summary=summary_for(findings, run_id),
+        lapsed=[],
+        config=config,
+        evidence_root=root,
+        now=now,
+        store=store,
+    )
 
 
 def test_a_run_on_a_fresh_disk_knows_what_was_announced_and_threads_under_it(
@@ -102,8 +110,10 @@ def test_the_files_are_pushed_even_when_the_body_fails(store: S3Store, tmp_path:
 def test_a_live_lease_makes_others_wait_then_fail_with_who_holds_it(store: S3Store, tmp_path: Path) -> None:
     other = Lease(store, "worker-7:123:1")
     other.acquire(0)
-    with pytest.raises(NotificationLeaseTimeout, match="in use by worker-7:123:1 until .*delete s3://"), \
-            notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0):
+    with (
+        pytest.raises(NotificationLeaseTimeout, match="in use by worker-7:123:1 until .*delete s3://"),
+        notification_files(tmp_path, OUTBOX, STATE, store, wait_seconds=0),
+    ):
         pass
     other.release()
     assert not store.exists(LEASE_KEY)
@@ -170,8 +180,13 @@ def test_listing_and_routing_read_the_store_without_the_lease(
     writes: list[str] = []
     monkeypatch.setattr(store, "put_bytes", lambda key, data: writes.append(key))
     assert pending_messages(config, tmp_path / "laptop", store) == []
-    routes = route_findings(findings=[finding(run_id="run-2")], controls=config.controls, config=config,
-                            evidence_root=tmp_path / "pod-2", store=store)
+    routes = route_findings(
+        findings=[finding(run_id="run-2")],
+        controls=config.controls,
+        config=config,
+        evidence_root=tmp_path / "pod-2",
+        store=store,
+    )
     assert list(routes.values()) == ["owners.yaml:data-eng -> #data-eng"] and writes == []
     assert (tmp_path / "laptop" / OUTBOX).read_bytes() == store.get_bytes(OUTBOX)
 

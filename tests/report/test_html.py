@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
-from complyflow.model import EvidenceGap, Status
+from complyflow.core.model import EvidenceGap, Status
 from tasks.exceptions import ExceptionOutcome, apply_exceptions
 from tasks.report.html import line_chart, render_run_report, render_trend_report, sparkline_svg
 from tasks.report.posture import framework_mapping, posture
@@ -14,8 +14,10 @@ from tasks.report.trend import RunPoint, Trend
 from tests.report.factory import STARTED, control, entry, finding, register, summary
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-CONTROLS = [control("c-enc", frameworks={"iso27001": ["A.8.24"], "soc2": ["CC6.1"]}, severity="critical"),
-            control("c-log", frameworks={"soc2": ["CC7.2"], "cis_aws": ["3.1"]}, severity="low")]
+CONTROLS = [
+    control("c-enc", frameworks={"iso27001": ["A.8.24"], "soc2": ["CC6.1"]}, severity="critical"),
+    control("c-log", frameworks={"soc2": ["CC7.2"], "cis_aws": ["3.1"]}, severity="low"),
+]
 MAPPING = framework_mapping(CONTROLS)
 
 
@@ -36,20 +38,44 @@ def tags(text: str) -> list[tuple[str, dict[str, str | None]]]:
     return parser.tags
 
 
-def render(findings: list, *, outcome: ExceptionOutcome | None = None, reg=None, gaps=(), trend: Trend | None = None,
-           links=None) -> str:
+def render(
+    findings: list,
+    *,
+    outcome: ExceptionOutcome | None = None,
+    reg=None,
+    gaps=(),
+    trend: Trend | None = None,
+    links=None,
+) -> str:
     reg = reg or register()
     outcome = outcome or apply_exceptions(findings, reg, STARTED.date())
     run = summary(outcome.findings)
     current = posture(outcome.findings, MAPPING, [c.id for c in CONTROLS])
     trend = trend or Trend(points=[RunPoint(run.run_id, run.started_at, run.flow, current)])
-    return render_run_report(summary=run, findings=outcome.findings, controls=CONTROLS, outcome=outcome,
-                             register=reg, gaps=list(gaps), current=current, trend=trend, links=links)
+    return render_run_report(
+        summary=run,
+        findings=outcome.findings,
+        controls=CONTROLS,
+        outcome=outcome,
+        register=reg,
+        gaps=list(gaps),
+        current=current,
+        trend=trend,
+        links=links,
+    )
 
 
 def test_untrusted_text_is_escaped_everywhere() -> None:
-    gap = EvidenceGap(account="111111111111", region="eu-west-1", service="s3", tables=("things",),
-                      operation="GetBucketPolicy", error_code="AccessDenied", message=EVIL, resource_id=EVIL)
+    gap = EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="s3",
+        tables=("things",),
+        operation="GetBucketPolicy",
+        error_code="AccessDenied",
+        message=EVIL,
+        resource_id=EVIL,
+    )
     findings = [
         finding("c-enc", Status.FAIL, EVIL, arn=f"arn:aws:s3:::{EVIL}", owner=EVIL, observed=f"ok = {EVIL}"),
         finding("c-log", Status.ERROR, "b", message=EVIL),
@@ -73,8 +99,11 @@ def test_report_is_self_contained() -> None:
 
 
 def test_posture_per_framework_and_per_control() -> None:
-    findings = [finding("c-enc", Status.PASS, "a"), finding("c-enc", Status.FAIL, "b"),
-                finding("c-log", Status.ERROR, "c")]
+    findings = [
+        finding("c-enc", Status.PASS, "a"),
+        finding("c-enc", Status.FAIL, "b"),
+        finding("c-log", Status.ERROR, "c"),
+    ]
     text = render(findings)
     framework_rows = re.findall(r"<tr><td>([^<]+)</td>((?:<td class=num>[^<]*</td>)+)", text)
     rows = {name: re.findall(r">([^<]*)<", cells)[::2] for name, cells in framework_rows}
@@ -88,13 +117,15 @@ def test_posture_per_framework_and_per_control() -> None:
 
 
 def test_violations_are_grouped_per_owner() -> None:
-    findings = [finding("c-enc", Status.FAIL, "b1", owner="team-b"),
-                finding("c-enc", Status.FAIL, "a1", owner="team-a"),
-                finding("c-log", Status.FAIL, "a2", owner="team-a"),
-                finding("c-enc", Status.PASS, "ok", owner="team-c"),
-                finding("c-enc", Status.FAIL, "orphan", owner="")]
+    findings = [
+        finding("c-enc", Status.FAIL, "b1", owner="team-b"),
+        finding("c-enc", Status.FAIL, "a1", owner="team-a"),
+        finding("c-log", Status.FAIL, "a2", owner="team-a"),
+        finding("c-enc", Status.PASS, "ok", owner="team-c"),
+        finding("c-enc", Status.FAIL, "orphan", owner=""),
+    ]
     text = render(findings)
-    section = text[text.index("Violations per owner"):text.index("<h2>Exceptions")]
+    section = text[text.index("Violations per owner") : text.index("<h2>Exceptions")]
     owners = re.findall(r"<h3>([^<]+) <span class=muted>\((\d+)\)</span></h3>", section)
     assert owners == [("(no owner)", "1"), ("team-a", "2"), ("team-b", "1")]
     assert "team-c" not in section and ">ok<" not in section
@@ -106,18 +137,27 @@ def test_no_violations_is_said_plainly() -> None:
 
 def test_exceptions_with_expiry_days_left_flags_and_lapses() -> None:
     today = STARTED.date()
-    reg = register(entry("EXC-LIVE", resource="arn:aws:s3:::excepted*"),
-                   entry("EXC-SOON", resource="arn:aws:s3:::nothing*", expiry=date(2026, 12, 10)),
-                   entry("EXC-GONE", resource="arn:aws:s3:::lapsed*", expiry=date(2026, 11, 1)),
-                   entry("EXC-LATER", resource="arn:aws:s3:::x", approval=date(2027, 1, 1), expiry=date(2027, 6, 1)))
-    findings = [finding("c-enc", Status.FAIL, "excepted-1", arn="arn:aws:s3:::excepted-1"),
-                finding("c-enc", Status.FAIL, "lapsed-1", arn="arn:aws:s3:::lapsed-1", owner="team-l")]
+    reg = register(
+        entry("EXC-LIVE", resource="arn:aws:s3:::excepted*"),
+        entry("EXC-SOON", resource="arn:aws:s3:::nothing*", expiry=date(2026, 12, 10)),
+        entry("EXC-GONE", resource="arn:aws:s3:::lapsed*", expiry=date(2026, 11, 1)),
+        entry("EXC-LATER", resource="arn:aws:s3:::x", approval=date(2027, 1, 1), expiry=date(2027, 6, 1)),
+    )
+    findings = [
+        finding("c-enc", Status.FAIL, "excepted-1", arn="arn:aws:s3:::excepted-1"),
+        finding("c-enc", Status.FAIL, "lapsed-1", arn="arn:aws:s3:::lapsed-1", owner="team-l"),
+    ]
     outcome = apply_exceptions(findings, reg, today)
     text = render(findings, outcome=outcome, reg=reg)
-    section = text[text.index("<h2>Exceptions"):text.index("<h2>Evidence gaps")]
-    rows = {m[0]: m for m in re.findall(
-        r"<tr><td><code>([^<]+)</code></td>.*?<td class=num>(-?\d+)</td><td>([^<]*)</td><td class=num>(\d+)</td>"
-        r"<td>([^<]*)</td></tr>", section)}
+    section = text[text.index("<h2>Exceptions") : text.index("<h2>Evidence gaps")]
+    rows = {
+        m[0]: m
+        for m in re.findall(
+            r"<tr><td><code>([^<]+)</code></td>.*?<td class=num>(-?\d+)</td><td>([^<]*)</td><td class=num>(\d+)</td>"
+            r"<td>([^<]*)</td></tr>",
+            section,
+        )
+    }
     assert rows["EXC-LIVE"][1:] == ("92", "live", "1", "")
     assert rows["EXC-SOON"][1:] == ("11", "live", "0", "expiring soon: review, unused")
     assert rows["EXC-GONE"][1:] == ("-28", "expired", "0", "lapsed")
@@ -127,10 +167,17 @@ def test_exceptions_with_expiry_days_left_flags_and_lapses() -> None:
 
 
 def test_evidence_gaps_and_error_findings_are_listed() -> None:
-    gap = EvidenceGap(account="111111111111", region="eu-west-1", service="s3", tables=("things",),
-                      operation="ListBuckets", error_code="AccessDenied", message="not authorized")
+    gap = EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="s3",
+        tables=("things",),
+        operation="ListBuckets",
+        error_code="AccessDenied",
+        message="not authorized",
+    )
     text = render([finding("c-enc", Status.ERROR, "b", message="evidence missing")], gaps=[gap])
-    section = text[text.index("<h2>Evidence gaps"):]
+    section = text[text.index("<h2>Evidence gaps") :]
     assert "1 collection gap(s); 1 ERROR finding(s)" in section
     assert "<td>ListBuckets</td><td>AccessDenied</td><td>whole scope</td>" in section
     assert "<h3>Findings without evidence (ERROR)</h3>" in section
@@ -141,8 +188,12 @@ def test_evidence_gaps_and_error_findings_are_listed() -> None:
 def test_trend_chart_appears_from_the_second_run() -> None:
     one = render([finding("c-enc", Status.PASS)])
     assert "The trend appears from the second sealed run; 1 run(s) so far." in one
-    earlier = RunPoint("R0", datetime(2026, 11, 28, 2, tzinfo=UTC), "nightly",
-                       posture([finding("c-enc", Status.FAIL)], MAPPING, ["c-enc"]))
+    earlier = RunPoint(
+        "R0",
+        datetime(2026, 11, 28, 2, tzinfo=UTC),
+        "nightly",
+        posture([finding("c-enc", Status.FAIL)], MAPPING, ["c-enc"]),
+    )
     now = RunPoint("R1", STARTED, "nightly", posture([finding("c-enc", Status.PASS)], MAPPING, ["c-enc"]))
     text = render([finding("c-enc", Status.PASS)], trend=Trend(points=[earlier, now]))
     assert "<h2>Trend per framework</h2>" in text
@@ -166,11 +217,18 @@ def test_links_to_the_run_files_are_relative() -> None:
 
 
 def test_trend_report_lists_frameworks_controls_and_skipped_runs() -> None:
-    points = [RunPoint(f"R{i}", datetime(2026, 11, 20 + i, tzinfo=UTC), "nightly",
-                       posture([finding("c-enc", s), finding("c-log", Status.PASS)], MAPPING, ["c-enc", "c-log"]))
-              for i, s in enumerate((Status.FAIL, Status.PASS, Status.PASS))]
-    text = render_trend_report(Trend(points=points, skipped=[("R-x", "<not sealed>")]), CONTROLS,
-                               since=date(2026, 11, 1))
+    points = [
+        RunPoint(
+            f"R{i}",
+            datetime(2026, 11, 20 + i, tzinfo=UTC),
+            "nightly",
+            posture([finding("c-enc", s), finding("c-log", Status.PASS)], MAPPING, ["c-enc", "c-log"]),
+        )
+        for i, s in enumerate((Status.FAIL, Status.PASS, Status.PASS))
+    ]
+    text = render_trend_report(
+        Trend(points=points, skipped=[("R-x", "<not sealed>")]), CONTROLS, since=date(2026, 11, 1)
+    )
     assert "<h1>Compliance posture since 2026-11-01</h1>" in text
     assert "3 sealed run(s), 2026-11-20 00:00 to 2026-11-22 00:00" in text
     row = re.search(r"<code>c-enc</code><br>Title of c-enc</td>(.*?)</tr>", text)

@@ -8,46 +8,58 @@ from pathlib import Path
 
 import pytest
 
-from complyflow.model import Status
+from complyflow.core.model import Status
 from tasks.evidence import TOMBSTONE
 from tasks.findings import FINDINGS_JSON
 from tasks.report.posture import ALL, Posture, control_state, framework_mapping, posture, score
 from tasks.report.trend import POSTURE_JSON, RunPoint, load_trend, sparkline
 from tests.report.factory import control, finding, stored_run
 
-CONTROLS = [control("c-enc", frameworks={"iso27001": ["A.8.24"], "soc2": ["CC6.1"]}),
-            control("c-log", frameworks={"soc2": ["CC7.2"]}),
-            control("c-custom", frameworks={})]
+CONTROLS = [
+    control("c-enc", frameworks={"iso27001": ["A.8.24"], "soc2": ["CC6.1"]}),
+    control("c-log", frameworks={"soc2": ["CC7.2"]}),
+    control("c-custom", frameworks={}),
+]
 MAPPING = framework_mapping(CONTROLS)
 
 
-@pytest.mark.parametrize(("counts", "expected"), [
-    ({"PASS": 3, "FAIL": 1}, 75.0),
-    ({"PASS": 1, "FAIL": 0, "ERROR": 1}, 50.0),  # unknown is not compliant
-    ({"PASS": 2, "EXCEPTED": 5}, 100.0),  # accepted risk is left out, not counted as pass or fail
-    ({"PASS": 1, "FAIL": 2}, 33.3),
-    ({"EXCEPTED": 3}, None),  # nothing decided: no score, never 100 %
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({"PASS": 3, "FAIL": 1}, 75.0),
+        ({"PASS": 1, "FAIL": 0, "ERROR": 1}, 50.0),  # unknown is not compliant
+        ({"PASS": 2, "EXCEPTED": 5}, 100.0),  # accepted risk is left out, not counted as pass or fail
+        ({"PASS": 1, "FAIL": 2}, 33.3),
+        ({"EXCEPTED": 3}, None),  # nothing decided: no score, never 100 %
+        ({}, None),
+    ],
+)
 def test_score(counts: dict[str, int], expected: float | None) -> None:
     assert score(counts) == expected
 
 
-@pytest.mark.parametrize(("counts", "state"), [
-    ({"PASS": 4, "FAIL": 1, "ERROR": 1}, "failing"),
-    ({"PASS": 4, "ERROR": 1}, "error"),
-    ({"PASS": 4, "EXCEPTED": 1}, "passing"),
-    ({"EXCEPTED": 1}, "passing"),
-    ({}, "no resources"),
-])
+@pytest.mark.parametrize(
+    ("counts", "state"),
+    [
+        ({"PASS": 4, "FAIL": 1, "ERROR": 1}, "failing"),
+        ({"PASS": 4, "ERROR": 1}, "error"),
+        ({"PASS": 4, "EXCEPTED": 1}, "passing"),
+        ({"EXCEPTED": 1}, "passing"),
+        ({}, "no resources"),
+    ],
+)
 def test_control_state(counts: dict[str, int], state: str) -> None:
     assert control_state(counts) == state
 
 
 def test_posture_counts_per_control_and_framework() -> None:
-    findings = [finding("c-enc", Status.PASS, "a"), finding("c-enc", Status.FAIL, "b"),
-                finding("c-log", Status.ERROR, "c"), finding("c-log", Status.EXCEPTED, "d"),
-                finding("c-custom", Status.PASS, "e")]
+    findings = [
+        finding("c-enc", Status.PASS, "a"),
+        finding("c-enc", Status.FAIL, "b"),
+        finding("c-log", Status.ERROR, "c"),
+        finding("c-log", Status.EXCEPTED, "d"),
+        finding("c-custom", Status.PASS, "e"),
+    ]
     result = posture(findings, MAPPING, [c.id for c in CONTROLS] + ["c-silent"])
     assert result.controls["c-enc"] == {"PASS": 1, "FAIL": 1, "ERROR": 0, "EXCEPTED": 0}
     assert result.controls["c-silent"] == {"PASS": 0, "FAIL": 0, "ERROR": 0, "EXCEPTED": 0}
@@ -77,8 +89,7 @@ def test_trend_reads_sealed_runs_since_a_date_oldest_first(tmp_path: Path) -> No
     assert trend.series("controls") == {"c-enc": [50.0, 100.0]}
     assert trend.series("frameworks") == {ALL: [50.0, 100.0], "iso27001": [50.0, 100.0], "soc2": [50.0, 100.0]}
     assert trend.skipped == []
-    assert [p.run_id for p in load_trend(tmp_path, MAPPING, until=date(2026, 11, 10)).points] == [
-        run_id(1), run_id(10)]
+    assert [p.run_id for p in load_trend(tmp_path, MAPPING, until=date(2026, 11, 10)).points] == [run_id(1), run_id(10)]
 
 
 def test_unsealed_unreadable_and_pruned_runs_are_skipped_with_a_reason(tmp_path: Path) -> None:
@@ -102,8 +113,15 @@ def test_unsealed_unreadable_and_pruned_runs_are_skipped_with_a_reason(tmp_path:
 
 def test_stored_posture_wins_over_recomputing_with_todays_mapping(tmp_path: Path) -> None:
     run = stored_run(tmp_path, [finding("c-enc", Status.FAIL)], run_id=run_id(1), sealed=False)
-    then = RunPoint.from_dict({"run_id": run_id(1), "started_at": "2026-11-01T02:00:00+00:00", "flow": "nightly",
-                               "controls": {"c-enc": {"FAIL": 1}}, "frameworks": {"cis_aws": {"FAIL": 1}}})
+    then = RunPoint.from_dict(
+        {
+            "run_id": run_id(1),
+            "started_at": "2026-11-01T02:00:00+00:00",
+            "flow": "nightly",
+            "controls": {"c-enc": {"FAIL": 1}},
+            "frameworks": {"cis_aws": {"FAIL": 1}},
+        }
+    )
     (run / POSTURE_JSON).write_text(json.dumps(then.to_dict()), encoding="utf-8")
     (run / "manifest.json").write_text("{}", encoding="utf-8")
     (point,) = load_trend(tmp_path, MAPPING).points

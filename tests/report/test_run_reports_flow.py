@@ -27,8 +27,13 @@ def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
 def test_reports_are_in_the_sealed_run_folder(demo_run: dict) -> None:
     run_dir = Path(demo_run["run_dir"])
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    for relative in ("report.html", "findings/findings.ocsf.json", "findings/findings.csv",
-                     "findings/posture.json", "gx-docs/index.html"):
+    for relative in (
+        "report.html",
+        "findings/findings.ocsf.json",
+        "findings/findings.csv",
+        "findings/posture.json",
+        "gx-docs/index.html",
+    ):
         digest = hashlib.sha256((run_dir / relative).read_bytes()).hexdigest()
         assert manifest["files"][relative]["sha256"] == digest, relative
 
@@ -42,7 +47,8 @@ def test_ocsf_has_one_valid_detection_finding_per_finding(demo_run: dict) -> Non
     codes = {"PASS": "PASS", "FAIL": "FAIL", "EXCEPTED": "FAIL", "ERROR": "MANUAL"}
     assert Counter(i.status_code for i in items) == Counter(codes[f["status"]] for f in findings)
     assert {(i.metadata.event_code, i.resources[0].uid) for i in items} == {  # type: ignore[index]
-        (f["control_id"], f["resource_arn"]) for f in findings}
+        (f["control_id"], f["resource_arn"]) for f in findings
+    }
     assert all(i.resources[0].region and i.resources[0].owner for i in items)  # type: ignore[index]
 
 

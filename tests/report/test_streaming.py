@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from complyflow.model import Status
+from complyflow.core.model import Status
 from tasks.evidence import RunFolder, atomic_open
 from tasks.findings import FINDINGS_JSON, load_findings, write_findings_json
 from tasks.jsonstream import write_array

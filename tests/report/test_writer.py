@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 
-from complyflow.model import Finding, Status
+from complyflow.core.model import Finding, Status
 from tasks.evidence import RunFolder, seal
 from tasks.exceptions import apply_exceptions
 from tasks.report.trend import POSTURE_JSON, load_trend
@@ -30,9 +30,11 @@ def run(folder: RunFolder, findings: list[Finding], flow: str = "nightly") -> di
 
 def test_reports_are_written_and_sealed_with_the_run(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path, RUN_ID).create()
-    findings = [finding("c-enc", Status.FAIL, "b", run_id=RUN_ID),
-                finding("c-enc", Status.FAIL, "excepted-1", arn="arn:aws:s3:::excepted-1", run_id=RUN_ID),
-                finding("c-log", Status.PASS, "c", run_id=RUN_ID)]
+    findings = [
+        finding("c-enc", Status.FAIL, "b", run_id=RUN_ID),
+        finding("c-enc", Status.FAIL, "excepted-1", arn="arn:aws:s3:::excepted-1", run_id=RUN_ID),
+        finding("c-log", Status.PASS, "c", run_id=RUN_ID),
+    ]
     written = run(folder, findings)
     assert written == {"ocsf": OCSF_JSON, "posture": POSTURE_JSON, "html": REPORT_HTML}  # no Data Docs rendered
     manifest = seal(folder, {"flow": "nightly"})
@@ -66,13 +68,33 @@ def test_data_docs_index_links_every_table_validated_in_the_run(tmp_path: Path) 
     site = folder.path / DOCS_DIR
     findings: list[Finding] = []
     for table, cid in (("things", "c-enc"), ("logs", "c-log")):
-        frame = pd.DataFrame([{"account": "111111111111", "region": "eu-west-1", "resource_arn": f"arn:aws:s3:::{t}",
-                               "resource_type": "AwsS3Bucket", "resource_id": f"arn:aws:s3:::{t}", "resource_name": t,
-                               "tags": "{}", "owner": "team-a", "ok": ok} for t, ok in (("x", True), ("y", False))])
+        frame = pd.DataFrame(
+            [
+                {
+                    "account": "111111111111",
+                    "region": "eu-west-1",
+                    "resource_arn": f"arn:aws:s3:::{t}",
+                    "resource_type": "AwsS3Bucket",
+                    "resource_id": f"arn:aws:s3:::{t}",
+                    "resource_name": t,
+                    "tags": "{}",
+                    "owner": "team-a",
+                    "ok": ok,
+                }
+                for t, ok in (("x", True), ("y", False))
+            ]
+        )
         context = new_context()
         ctl = control(cid, table=table, frameworks={"soc2": ["CC6.1"]})
-        findings += findings_for_table(context=context, run_id=RUN_ID, table=table, frame=frame, controls=[ctl],
-                                       gaps=[], evidence_file=f"evidence/{table}.parquet")
+        findings += findings_for_table(
+            context=context,
+            run_id=RUN_ID,
+            table=table,
+            frame=frame,
+            controls=[ctl],
+            gaps=[],
+            evidence_file=f"evidence/{table}.parquet",
+        )
         assert build_data_docs(context, table=table, run_id=RUN_ID, site_dir=site) is not None
     written = run(folder, findings)
     assert written["gx_docs"] == DOCS_INDEX
@@ -82,7 +104,7 @@ def test_data_docs_index_links_every_table_validated_in_the_run(tmp_path: Path) 
         assert len(pages) == 1
         assert f'href="{pages[0].relative_to(site).as_posix()}"' in index
         assert f'href="expectations/{table}.html"' in index
-        row = index[index.index(f"<code>{table}</code>"):].split("</tr>")[0]
+        row = index[index.index(f"<code>{table}</code>") :].split("</tr>")[0]
         assert row.endswith("<td class=num>1</td><td class=num>1</td><td class=num>0</td><td class=num>0</td>")
     assert f'href="{DOCS_INDEX}"' in (folder.path / REPORT_HTML).read_text()
     manifest = seal(folder, {})

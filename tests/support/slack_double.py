@@ -123,8 +123,9 @@ class SlackDouble:
 
     # --- misbehaviour --------------------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int, *, error: str = "", retry_after: int | None = None,
-                  methods: tuple[str, ...] = ()) -> None:
+    def fail_next(
+        self, count: int, status: int, *, error: str = "", retry_after: int | None = None, methods: tuple[str, ...] = ()
+    ) -> None:
         self.failures += [Failure(status, error, retry_after, methods) for _ in range(count)]
 
     def outage(self, after_posts: int = 0) -> None:
@@ -160,8 +161,14 @@ class SlackDouble:
                 params[key] = json.loads(params[key])
         return params
 
-    def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None,
-               content_type: str = "application/json; charset=utf-8") -> None:
+    def _reply(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json; charset=utf-8",
+    ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import tasks.collect
-from complyflow.config import load_config
-from complyflow.model import CollectorResult, Finding
+from complyflow.core.config import load_config
+from complyflow.core.model import CollectorResult, Finding
 from tasks.aws import AccountSession
 from tasks.collect import run_collector
 from tasks.collect.vendors import COLLECTOR
@@ -33,20 +33,36 @@ SETTINGS: dict[str, Any] = {
     "required_certifications": {"critical": ["ISO 27001", "SOC 2 Type II"], "high": ["ISO 27001"]},
 }
 COMPLIANT_ANSWERS = {
-    "gdpr_ccpa_compliant": "yes", "encryption_at_rest": "yes", "encryption_in_transit": "yes",
-    "data_deleted_on_request": "yes", "subprocessors_disclosed": "yes", "breach_notification_hours": 48,
-    "certification_reports_shared": "yes", "trains_on_customer_data": "no", "prompt_output_retention_days": 30,
+    "gdpr_ccpa_compliant": "yes",
+    "encryption_at_rest": "yes",
+    "encryption_in_transit": "yes",
+    "data_deleted_on_request": "yes",
+    "subprocessors_disclosed": "yes",
+    "breach_notification_hours": 48,
+    "certification_reports_shared": "yes",
+    "trains_on_customer_data": "no",
+    "prompt_output_retention_days": 30,
 }
 
 
 def vendor(name: str, **overrides: Any) -> dict[str, Any]:
     """A register row that passes every vendor control on AS_OF (low tier, no AI); override to break one."""
     row: dict[str, Any] = {
-        "vendor": name, "service": "Test service", "risk_tier": "low", "personal_data": True, "uses_ai": False,
-        "business_owner": "Head of Testing", "security_owner": "sec@example.com",
-        "last_assessment": "2026-10-01", "dpa_signed": "2025-01-01", "right_to_audit": False,
-        "answers": {k: v for k, v in COMPLIANT_ANSWERS.items() if k not in ("trains_on_customer_data",
-                                                                          "prompt_output_retention_days")},
+        "vendor": name,
+        "service": "Test service",
+        "risk_tier": "low",
+        "personal_data": True,
+        "uses_ai": False,
+        "business_owner": "Head of Testing",
+        "security_owner": "sec@example.com",
+        "last_assessment": "2026-10-01",
+        "dpa_signed": "2025-01-01",
+        "right_to_audit": False,
+        "answers": {
+            k: v
+            for k, v in COMPLIANT_ANSWERS.items()
+            if k not in ("trains_on_customer_data", "prompt_output_retention_days")
+        },
     }
     row.update(overrides)
     return {k: v for k, v in row.items() if v is not None}
@@ -75,8 +91,11 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """The vendor collector in the registry, as the lead wires it in tasks/collect/__init__.py."""
     if COLLECTOR not in tasks.collect.COLLECTORS:
         monkeypatch.setattr(tasks.collect, "COLLECTORS", (*tasks.collect.COLLECTORS, COLLECTOR))
-        monkeypatch.setattr(tasks.collect, "TABLE_SOURCES",
-                            {**tasks.collect.TABLE_SOURCES, **dict.fromkeys(COLLECTOR.tables, COLLECTOR)})
+        monkeypatch.setattr(
+            tasks.collect,
+            "TABLE_SOURCES",
+            {**tasks.collect.TABLE_SOURCES, **dict.fromkeys(COLLECTOR.tables, COLLECTOR)},
+        )
 
 
 def collect(config_dir: Path, as_of: datetime = AS_OF) -> CollectorResult:
@@ -92,8 +111,15 @@ def findings(config_dir: Path, as_of: datetime = AS_OF, result: CollectorResult 
     for table in COLLECTOR.tables:
         controls = [c for c in config.enabled_controls if c.evidence_table == table]
         frame = assign_owners(result.tables[table], {ACCOUNT.account_id: ACCOUNT.owner}, config.owners)
-        out += findings_for_table(context=context, run_id="test", table=table, frame=frame, controls=controls,
-                                  gaps=result.gaps, evidence_file=f"evidence/{table}.parquet")
+        out += findings_for_table(
+            context=context,
+            run_id="test",
+            table=table,
+            frame=frame,
+            controls=controls,
+            gaps=result.gaps,
+            evidence_file=f"evidence/{table}.parquet",
+        )
     return out
 
 

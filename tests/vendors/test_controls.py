@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from complyflow.config import load_config
+from complyflow.core.config import load_config
 from tests.vendors.conftest import COMPLIANT_ANSWERS, collect, failures, findings, vendor, verdicts
 
 REVIEW = ("vendor-reassessment-on-time", "vendor-review-due-soon", "vendor-review-due-imminent")
@@ -48,8 +48,10 @@ def test_review_due_dates_overdue_reminders_and_boundaries(vendor_config: Callab
 
 
 def test_review_facts_record_which_date_decided(vendor_config: Callable[..., Path]) -> None:
-    rows = [vendor("By interval", risk_tier="medium", last_assessment="2026-01-01", next_review_due="2027-06-01"),
-            vendor("By date", last_assessment="2026-01-01", next_review_due="2026-12-01")]
+    rows = [
+        vendor("By interval", risk_tier="medium", last_assessment="2026-01-01", next_review_due="2027-06-01"),
+        vendor("By date", last_assessment="2026-01-01", next_review_due="2026-12-01"),
+    ]
     frame = collect(vendor_config(rows)).tables["vendors"].set_index("resource_name")
     assert frame.loc["By interval", "review_due"] == "2027-01-01"
     assert frame.loc["By interval", "review_due_basis"] == "review interval"
@@ -85,8 +87,10 @@ def test_certifications_held_current_and_expiring(vendor_config: Callable[..., P
 
     def cert(name: str, certification: str = "ISO 27001") -> tuple[str | None, ...]:
         resource = f"{name}: {certification}"
-        return tuple(found.get((c, resource)) for c in ("vendor-certification-held", "vendor-certification-current",
-                                                        "vendor-certification-expiring"))
+        return tuple(
+            found.get((c, resource))
+            for c in ("vendor-certification-held", "vendor-certification-current", "vendor-certification-expiring")
+        )
 
     assert cert("Expires today") == ("PASS", "PASS", "FAIL")
     assert cert("Expired yesterday") == ("PASS", "FAIL", None)
@@ -111,8 +115,12 @@ def test_questionnaire_response_window(vendor_config: Callable[..., Path]) -> No
     found = verdicts(findings(vendor_config(rows)))
     control = "vendor-questionnaire-answered"
     assert {r["vendor"]: found.get((control, r["vendor"])) for r in rows} == {
-        "Sent today": "PASS", "Sent 30 days ago": "PASS", "Sent 31 days ago": "FAIL", "Answered": None,
-        "Sent again after answers": "FAIL", "Never sent": None,
+        "Sent today": "PASS",
+        "Sent 30 days ago": "PASS",
+        "Sent 31 days ago": "FAIL",
+        "Answered": None,
+        "Sent again after answers": "FAIL",
+        "Never sent": None,
     }
 
 
@@ -129,8 +137,11 @@ def test_dpa_and_right_to_audit(vendor_config: Callable[..., Path]) -> None:
     dpa = {name: found.get(("vendor-dpa-signed", name)) for name in (r["vendor"] for r in rows[:3])}
     assert dpa == {"Personal data, DPA": "PASS", "Personal data, no DPA": "FAIL", "No personal data, no DPA": None}
     audit = {name: found.get(("vendor-right-to-audit", name)) for name in (r["vendor"] for r in rows[3:])}
-    assert audit == {"Critical with audit clause": "PASS", "Critical without audit clause": "FAIL",
-                     "High without audit clause": None}
+    assert audit == {
+        "Critical with audit clause": "PASS",
+        "Critical without audit clause": "FAIL",
+        "High without audit clause": None,
+    }
 
 
 def test_answers_against_policy_and_ai_specific_answers(vendor_config: Callable[..., Path]) -> None:
@@ -139,8 +150,11 @@ def test_answers_against_policy_and_ai_specific_answers(vendor_config: Callable[
         vendor("AI compliant", **ai, answers=COMPLIANT_ANSWERS),
         vendor("AI trains on our data", **ai, answers={**COMPLIANT_ANSWERS, "trains_on_customer_data": "yes"}),
         vendor("AI keeps prompts 31 days", **ai, answers={**COMPLIANT_ANSWERS, "prompt_output_retention_days": 31}),
-        vendor("AI no retention answer", **ai, answers={k: v for k, v in COMPLIANT_ANSWERS.items()
-                                                        if k != "prompt_output_retention_days"}),
+        vendor(
+            "AI no retention answer",
+            **ai,
+            answers={k: v for k, v in COMPLIANT_ANSWERS.items() if k != "prompt_output_retention_days"},
+        ),
         vendor("AI no answers", **ai, answers=None),
         vendor("Slow breach notice", answers={"breach_notification_hours": 96}),
         vendor("Not AI", answers=None),
@@ -177,7 +191,8 @@ def test_answer_of_the_wrong_kind_is_an_error_for_that_answer_only(vendor_config
     errors = [(f.control_id, f.resource_name) for f in found if f.status == "ERROR"]
     assert errors == [("vendor-answers-meet-policy", "Vague: encryption_at_rest")]
     assert ("vendor-answers-meet-policy", "Vague: encryption_in_transit") in {
-        (f.control_id, f.resource_name) for f in found if f.status == "PASS"}
+        (f.control_id, f.resource_name) for f in found if f.status == "PASS"
+    }
     gap = collect(vendor_config([vendor("Vague", answers=answers)])).gaps[0]
     assert gap.resource_id == "vendor:vague/question:encryption_at_rest"
     assert gap.message.startswith("configs/vendors.yaml line ")
@@ -186,8 +201,15 @@ def test_answer_of_the_wrong_kind_is_an_error_for_that_answer_only(vendor_config
 
 def test_a_compliant_vendor_passes_every_vendor_control(vendor_config: Callable[..., Path]) -> None:
     """Critical, AI, personal data, questionnaire out for 9 days: every control applies, and none fails."""
-    clean = vendor("Clean", risk_tier="critical", uses_ai=True, right_to_audit=True, answers=COMPLIANT_ANSWERS,
-                   questionnaire_sent="2026-11-20", certifications="ISO 27001=2027-06-01; SOC 2 Type II=2027-02-01")
+    clean = vendor(
+        "Clean",
+        risk_tier="critical",
+        uses_ai=True,
+        right_to_audit=True,
+        answers=COMPLIANT_ANSWERS,
+        questionnaire_sent="2026-11-20",
+        certifications="ISO 27001=2027-06-01; SOC 2 Type II=2027-02-01",
+    )
     folder = vendor_config([clean])
     found = findings(folder)
     assert {str(f.status) for f in found} == {"PASS"}

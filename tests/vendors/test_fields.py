@@ -12,22 +12,28 @@ from tasks.vendors.fields import answer_text, parse_date, slug
 TODAY = date(2026, 11, 29)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2026-02-28", date(2026, 2, 28)),
-    (date(2025, 1, 2), date(2025, 1, 2)),
-    (datetime(2025, 1, 2, 23, 59), date(2025, 1, 2)),
-    (" 2026-03-01 ", date(2026, 3, 1)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-02-28", date(2026, 2, 28)),
+        (date(2025, 1, 2), date(2025, 1, 2)),
+        (datetime(2025, 1, 2, 23, 59), date(2025, 1, 2)),
+        (" 2026-03-01 ", date(2026, 3, 1)),
+    ],
+)
 def test_calendar_dates(value: object, expected: date) -> None:
     assert parse_date(value, TODAY, relative=False) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("today", TODAY),
-    ("today+30d", date(2026, 12, 29)),
-    ("today-400d", date(2025, 10, 25)),
-    ("Today - 1d", date(2026, 11, 28)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("today", TODAY),
+        ("today+30d", date(2026, 12, 29)),
+        ("today-400d", date(2025, 10, 25)),
+        ("Today - 1d", date(2026, 11, 28)),
+    ],
+)
 def test_relative_dates_resolve_against_the_collection_date(value: str, expected: date) -> None:
     assert parse_date(value, TODAY, relative=True) == expected
 
@@ -37,12 +43,15 @@ def test_relative_dates_need_the_register_to_opt_in() -> None:
         parse_date("today-10d", TODAY, relative=False)
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("2026-02-30", "is not a calendar date"),
-    ("29/11/2026", "expected a date YYYY-MM-DD"),
-    ("today+3w", "expected a date YYYY-MM-DD"),
-    (20261129, "expected a date YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-02-30", "is not a calendar date"),
+        ("29/11/2026", "expected a date YYYY-MM-DD"),
+        ("today+3w", "expected a date YYYY-MM-DD"),
+        (20261129, "expected a date YYYY-MM-DD"),
+    ],
+)
 def test_bad_dates_say_what_is_expected(value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_date(value, TODAY, relative=True)

@@ -12,7 +12,7 @@ import yaml
 from moto import mock_aws
 
 import tasks.collect
-from complyflow.config import load_config
+from complyflow.core.config import load_config
 from flows.vendors import vendor_control_ids, vendor_reviews
 from tasks.collect.vendors import COLLECTOR
 from tests.vendors.conftest import CONFIGS
@@ -26,8 +26,11 @@ def vendor_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) 
     patch = pytest.MonkeyPatch()
     if COLLECTOR not in tasks.collect.COLLECTORS:  # until tasks/collect/__init__.py registers it
         patch.setattr(tasks.collect, "COLLECTORS", (*tasks.collect.COLLECTORS, COLLECTOR))
-        patch.setattr(tasks.collect, "TABLE_SOURCES",
-                      {**tasks.collect.TABLE_SOURCES, **dict.fromkeys(COLLECTOR.tables, COLLECTOR)})
+        patch.setattr(
+            tasks.collect,
+            "TABLE_SOURCES",
+            {**tasks.collect.TABLE_SOURCES, **dict.fromkeys(COLLECTOR.tables, COLLECTOR)},
+        )
     evidence = tmp_path_factory.mktemp("vendors") / "evidence"
     try:
         with mock_aws():
@@ -76,7 +79,8 @@ def test_vendor_controls_are_found_by_evidence_table(tmp_path: Path) -> None:
     _write_control(folder, "vendor-contract-current")  # a new vendor control joins without a list to edit
     _write_control(folder, "zz-vendor-lookalike", evidence_table="s3_buckets")
     (folder / "controls" / "vendor-right-to-audit.yaml").write_text(
-        (folder / "controls" / "vendor-right-to-audit.yaml").read_text() + "enabled: false\n")
+        (folder / "controls" / "vendor-right-to-audit.yaml").read_text() + "enabled: false\n"
+    )
     ids = vendor_control_ids(load_config(folder))
     assert "vendor-contract-current" in ids
     assert "zz-vendor-lookalike" not in ids and "vendor-right-to-audit" not in ids

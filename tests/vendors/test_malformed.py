@@ -52,13 +52,22 @@ def test_a_malformed_row_is_error_for_its_vendor_and_the_others_are_evaluated(
     found = findings(folder)
     broken = [f for f in found if f.resource_name == "Broken"]
     assert broken and {str(f.status) for f in broken} == {"ERROR"}
-    vendor_table_controls = {"vendor-reassessment-on-time", "vendor-review-due-soon", "vendor-review-due-imminent",
-                             "vendor-dpa-signed", "vendor-questionnaire-answered", "vendor-ai-answers-present",
-                             "vendor-right-to-audit"}
+    vendor_table_controls = {
+        "vendor-reassessment-on-time",
+        "vendor-review-due-soon",
+        "vendor-review-due-imminent",
+        "vendor-dpa-signed",
+        "vendor-questionnaire-answered",
+        "vendor-ai-answers-present",
+        "vendor-right-to-audit",
+    }
     # Every control says ERROR for it, including those reading the certification and answer tables.
     assert {f.control_id for f in broken} == vendor_table_controls | {
-        "vendor-certification-held", "vendor-certification-current", "vendor-certification-expiring",
-        "vendor-answers-meet-policy"}
+        "vendor-certification-held",
+        "vendor-certification-current",
+        "vendor-certification-expiring",
+        "vendor-answers-meet-policy",
+    }
     assert {f.owner for f in broken} == {"broken@example.com"}
     for name in ("Before", "After"):
         dpa = next(f for f in found if f.control_id == "vendor-dpa-signed" and f.resource_name == name)
@@ -66,7 +75,8 @@ def test_a_malformed_row_is_error_for_its_vendor_and_the_others_are_evaluated(
     gaps = collect(folder).gaps
     assert {g.resource_id for g in gaps} == {"vendor:broken", "vendor:broken/certifications", "vendor:broken/answers"}
     assert {g.message for g in gaps} == {
-        "configs/vendors.yaml line 21: field dpa_signed: expected a date YYYY-MM-DD, got 'last spring'"}
+        "configs/vendors.yaml line 21: field dpa_signed: expected a date YYYY-MM-DD, got 'last spring'"
+    }
     assert {(g.operation, g.error_code) for g in gaps} == {("ReadVendorRegister", "RegisterRowError")}
 
 
@@ -84,10 +94,14 @@ def test_a_duplicate_vendor_id_is_an_error_not_an_overwrite(vendor_config: Calla
     ids = result.tables["vendors"]["resource_id"].tolist()
     assert ids == ["vendor:acme", "vendor:acme@2", "vendor:acme-eu"]
     assert len(result.gaps) == 3
-    assert re.fullmatch(r"configs/vendors.yaml line \d+: field id: duplicate vendor id 'acme' \(first at "
-                        r"configs/vendors.yaml line \d+\); give each vendor a distinct `id`", result.gaps[0].message)
-    statuses = {(f.resource_id, str(f.status)) for f in findings(folder, result=result)
-                if f.control_id == "vendor-dpa-signed"}
+    assert re.fullmatch(
+        r"configs/vendors.yaml line \d+: field id: duplicate vendor id 'acme' \(first at "
+        r"configs/vendors.yaml line \d+\); give each vendor a distinct `id`",
+        result.gaps[0].message,
+    )
+    statuses = {
+        (f.resource_id, str(f.status)) for f in findings(folder, result=result) if f.control_id == "vendor-dpa-signed"
+    }
     assert statuses == {("vendor:acme", "PASS"), ("vendor:acme@2", "ERROR"), ("vendor:acme-eu", "PASS")}
 
 
@@ -112,13 +126,17 @@ def test_a_missing_questionnaire_is_an_error_not_a_pass(vendor_config: Callable[
 
 
 def test_answer_files_add_to_the_register_and_conflicts_are_errors(vendor_config: Callable[..., Path]) -> None:
-    rows = [vendor("From file", uses_ai=True), vendor("Conflict", uses_ai=True),
-            vendor("Unknown question", uses_ai=True)]
+    rows = [
+        vendor("From file", uses_ai=True),
+        vendor("Conflict", uses_ai=True),
+        vendor("Unknown question", uses_ai=True),
+    ]
     folder = vendor_config(rows, source={"kind": "inline", "answers_dir": "vendor-answers"})
     answers = folder / "vendor-answers"
     answers.mkdir()
-    (answers / "from-file.csv").write_text("question,answer\ntrains_on_customer_data,no\n"
-                                           "prompt_output_retention_days,0\n")
+    (answers / "from-file.csv").write_text(
+        "question,answer\ntrains_on_customer_data,no\nprompt_output_retention_days,0\n"
+    )
     (answers / "conflict.csv").write_text("question,answer\nencryption_at_rest,no\n")
     (answers / "unknown-question.csv").write_text("question,answer\n\ntraining,no\n")
     result = collect(folder)
@@ -126,13 +144,17 @@ def test_answer_files_add_to_the_register_and_conflicts_are_errors(vendor_config
     assert frame.loc["From file", "ai_questions_unanswered"] == 0
     assert frame.loc["From file", "questions_unanswered"] == 0
     messages = sorted(g.message for g in result.gaps if g.resource_id in ("vendor:conflict", "vendor:unknown-question"))
-    assert messages[0].startswith("configs/vendor-answers/conflict.csv line 2: field answer: encryption_at_rest "
-                                  "answered 'no' here but 'yes' at configs/vendors.yaml line ")
-    assert messages[1].startswith("configs/vendor-answers/unknown-question.csv line 3: field question: unknown "
-                                  "question 'training'")
+    assert messages[0].startswith(
+        "configs/vendor-answers/conflict.csv line 2: field answer: encryption_at_rest "
+        "answered 'no' here but 'yes' at configs/vendors.yaml line "
+    )
+    assert messages[1].startswith(
+        "configs/vendor-answers/unknown-question.csv line 3: field question: unknown question 'training'"
+    )
     answer_rows = result.tables["vendor_answers"].set_index("resource_id")
     assert answer_rows.loc["vendor:from-file/question:trains_on_customer_data", "answer_location"] == (
-        "configs/vendor-answers/from-file.csv line 2")
+        "configs/vendor-answers/from-file.csv line 2"
+    )
 
 
 def test_a_misnamed_answer_file_or_folder_is_an_error_not_ignored(vendor_config: Callable[..., Path]) -> None:
@@ -142,5 +164,7 @@ def test_a_misnamed_answer_file_or_folder_is_an_error_not_ignored(vendor_config:
     (folder / "vendor-answers" / "acme-corp.csv").write_text("question,answer\nencryption_at_rest,no\n")
     result = collect(folder)
     assert [g.resource_id for g in result.gaps] == [None]
-    assert result.gaps[0].message == ("configs/vendor-answers: answer file(s) acme-corp.csv match no vendor id in "
-                                      "the register (known: acme); name each file <vendor id>.csv")
+    assert result.gaps[0].message == (
+        "configs/vendor-answers: answer file(s) acme-corp.csv match no vendor id in "
+        "the register (known: acme); name each file <vendor id>.csv"
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from complyflow.config import ConfigError
+from complyflow.core.config import ConfigError
 from tasks.vendors.settings import DynamoDBSource, load_settings
 from tests.vendors.conftest import CONFIGS
 
@@ -26,15 +26,20 @@ def test_a_dynamodb_source(vendor_config: Callable[..., Path]) -> None:
     assert source.relative_dates is False
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    ({"review_intervals_days": {"critical": 180, "high": 365, "medium": 365, "low": 400}},
-     r"field review_intervals_days.low: Input should be less than or equal to 365"),
-    ({"review_intervals_days": {"critical": 180, "high": 365}}, r"missing tier\(s\) medium, low"),
-    ({"source": {"kind": "sharepoint"}}, r"field source: Input tag 'sharepoint' found using 'kind' does not match"),
-    ({"source": {"kind": "file", "path": "vendors.xlsx"}}, r"field source.file.path: String should match"),
-    ({"source": {"kind": "dynamodb", "table": "register"}}, r"field source.dynamodb.region: Field required"),
-    ({"required_certifications": {"platinum": ["ISO 27001"]}}, r"field required_certifications.platinum"),
-])
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"review_intervals_days": {"critical": 180, "high": 365, "medium": 365, "low": 400}},
+            r"field review_intervals_days.low: Input should be less than or equal to 365",
+        ),
+        ({"review_intervals_days": {"critical": 180, "high": 365}}, r"missing tier\(s\) medium, low"),
+        ({"source": {"kind": "sharepoint"}}, r"field source: Input tag 'sharepoint' found using 'kind' does not match"),
+        ({"source": {"kind": "file", "path": "vendors.xlsx"}}, r"field source.file.path: String should match"),
+        ({"source": {"kind": "dynamodb", "table": "register"}}, r"field source.dynamodb.region: Field required"),
+        ({"required_certifications": {"platinum": ["ISO 27001"]}}, r"field required_certifications.platinum"),
+    ],
+)
 def test_bad_settings_name_the_field(vendor_config: Callable[..., Path], settings: dict, message: str) -> None:
     folder = vendor_config(rows=[], **settings)
     with pytest.raises(ConfigError, match=message) as error:

@@ -9,32 +9,41 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-console = Console()
+from complyflow.cli.common import (
+    config_dir,
+    console,
+    open_configured_store,
+)
 
 
 def notify(
-    flush: Annotated[bool, typer.Option("--flush", help="Send every pending message now (bot token or webhook "
-                                        "from SLACK_BOT_TOKEN / SLACK_WEBHOOK_URL or notify.yaml's Secret blocks).")]
-    = False,
-    evidence_dir: Annotated[str | None, typer.Option("--evidence-dir", help="Evidence root (default: "
-                                                     "COMPLYFLOW_EVIDENCE_DIR or ./evidence).")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="Config directory (default: ./configs or "
-                                               "COMPLYFLOW_CONFIG_DIR).")] = None,
+    flush: Annotated[
+        bool,
+        typer.Option(
+            "--flush",
+            help="Send every pending message now (bot token or webhook "
+            "from SLACK_BOT_TOKEN / SLACK_WEBHOOK_URL or notify.yaml's Secret blocks).",
+        ),
+    ] = False,
+    evidence_dir: Annotated[
+        str | None,
+        typer.Option("--evidence-dir", help="Evidence root (default: COMPLYFLOW_EVIDENCE_DIR or ./evidence)."),
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Config directory (default: ./configs or COMPLYFLOW_CONFIG_DIR).")
+    ] = None,
 ) -> None:
     """Show the Slack messages still pending in the outbox; with --flush, send them."""
-    from complyflow.cli import _config_dir
-    from complyflow.commands.verify import open_configured_store
-    from complyflow.config import ConfigError, load_config
+    from complyflow.core.config import ConfigError, load_config
     from tasks.evidence import evidence_root
     from tasks.notify.service import NotifyError, pending_messages
     from tasks.notify.service import flush as flush_outbox
 
     try:
-        settings = load_config(_config_dir(config))
+        settings = load_config(config_dir(config))
     except ConfigError as exc:
         console.print(f"[red]configuration error[/red]\n{exc}")
         raise typer.Exit(2) from exc
@@ -46,9 +55,11 @@ def notify(
         except (NotifyError, TimeoutError) as exc:
             console.print(f"[red]cannot flush:[/red] {exc}")
             raise typer.Exit(2) from exc
-        console.print(f"sent {result.sent} message(s) via {result.channel}"
-                      + (f", {result.rerouted} to the fallback channel" if result.rerouted else "")
-                      + f"; {result.pending} still pending")
+        console.print(
+            f"sent {result.sent} message(s) via {result.channel}"
+            + (f", {result.rerouted} to the fallback channel" if result.rerouted else "")
+            + f"; {result.pending} still pending"
+        )
         for error in result.errors:
             console.print(f"[yellow]{error}[/yellow]", markup=False, highlight=False)
         if result.pending:
@@ -67,9 +78,19 @@ def notify(
         table.add_column(column)
     for item in pending:
         record = item.record
-        table.add_row(*(Text(str(value)) for value in (record["id"], record["destination"], record.get("purpose", ""),
-                                                        str(record.get("queued_at", ""))[:19], item.attempts,
-                                                        item.last_error)))
+        table.add_row(
+            *(
+                Text(str(value))
+                for value in (
+                    record["id"],
+                    record["destination"],
+                    record.get("purpose", ""),
+                    str(record.get("queued_at", ""))[:19],
+                    item.attempts,
+                    item.last_error,
+                )
+            )
+        )
     console.print(table)
     console.print("send them with [bold]complyflow notify --flush[/bold]")
     raise typer.Exit(1)

@@ -2,7 +2,7 @@
 
 `configs/deployments.yaml` is the single source of the schedules, work pool and tags. Prefect's
 `prefect.yaml` cannot include another file, so it is *rendered* from this config
-(`python -m complyflow.deploy_config --write`) and a test fails when the two drift apart;
+(`python -m complyflow.core.deploy_config --write`) and a test fails when the two drift apart;
 `complyflow serve` reads the config directly. `configs/evidence-store.yaml` says where sealed runs
 live (local directory or S3 bucket), how long they are kept, and the default audit period.
 """
@@ -19,9 +19,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from complyflow.config import DEFAULT_CONFIG_DIR, ConfigError, parse_model, read_yaml
+from complyflow.core.config import DEFAULT_CONFIG_DIR, ConfigError, parse_model, read_yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO_ROOT / "prefect.yaml"
 DEPLOYMENTS_FILE = "deployments.yaml"
 EVIDENCE_STORE_FILE = "evidence-store.yaml"
@@ -151,7 +151,7 @@ def load_evidence_store_config(directory: str | Path | None = None) -> EvidenceS
 
 
 HEADER = """\
-# GENERATED from configs/deployments.yaml by `python -m complyflow.deploy_config --write`.
+# GENERATED from configs/deployments.yaml by `python -m complyflow.core.deploy_config --write`.
 # Edit the config, not this file: tests/integration/test_prefect_yaml.py fails when they differ.
 #
 # Deploy from the repository root:  prefect deploy --all
@@ -166,16 +166,18 @@ def render_prefect_yaml(config: DeploymentsConfig) -> str:
     deployments = []
     for name, spec in config.deployments.items():
         schedule = spec.schedule
-        deployments.append({
-            "name": name,
-            "entrypoint": ENTRYPOINTS[name],
-            "description": spec.description,
-            "tags": list(spec.tags),
-            "parameters": dict(spec.parameters),
-            "concurrency_limit": spec.concurrency_limit,
-            "work_pool": {"name": config.work_pool.name, "job_variables": dict(config.work_pool.job_variables)},
-            "schedules": [schedule.model_dump()] if schedule else [],
-        })
+        deployments.append(
+            {
+                "name": name,
+                "entrypoint": ENTRYPOINTS[name],
+                "description": spec.description,
+                "tags": list(spec.tags),
+                "parameters": dict(spec.parameters),
+                "concurrency_limit": spec.concurrency_limit,
+                "work_pool": {"name": config.work_pool.name, "job_variables": dict(config.work_pool.job_variables)},
+                "schedules": [schedule.model_dump()] if schedule else [],
+            }
+        )
     document = {
         "name": "complyflow",
         "build": [{"prefect.deployments.steps.run_shell_script": {"id": "repo-dir", "script": "pwd"}}],
@@ -200,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.check:
         current = PREFECT_YAML.read_text(encoding="utf-8") if PREFECT_YAML.exists() else ""
         if current != text:
-            print(f"{PREFECT_YAML} is out of date: run python -m complyflow.deploy_config --write", file=sys.stderr)
+            print(
+                f"{PREFECT_YAML} is out of date: run python -m complyflow.core.deploy_config --write", file=sys.stderr
+            )
             return 1
     else:
         sys.stdout.write(text)

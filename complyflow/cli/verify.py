@@ -3,53 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated
+from datetime import UTC, datetime
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from complyflow.deploy_config import EvidenceStoreConfig
-    from tasks.evidence import EvidenceStore
-
-console = Console()
-ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config directory (default: ./configs or "
-                                               "COMPLYFLOW_CONFIG_DIR).")]
-EvidenceOpt = Annotated[str | None, typer.Option("--evidence-dir", help="Evidence root of a local store (default: "
-                                                 "COMPLYFLOW_EVIDENCE_DIR or ./evidence).")]
-
-
-def parse_date(option: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        console.print(f"[red]{option} {value!r} is not a date[/red]; write it as YYYY-MM-DD, e.g. 2026-11-01")
-        raise typer.Exit(2) from None
-
-
-def open_configured_store(config: str | None, evidence_dir: str | None) -> tuple[EvidenceStore, EvidenceStoreConfig]:
-    """The configured evidence store and its settings; a config or bucket problem exits 2 with the reason."""
-    from complyflow.cli import _config_dir
-    from complyflow.config import ConfigError
-    from complyflow.deploy_config import load_evidence_store_config
-    from tasks.evidence import EvidenceStoreError, open_store
-
-    config = _config_dir(config)
-    try:
-        settings = load_evidence_store_config(config)
-        return open_store(config, evidence_dir, settings), settings
-    except (ConfigError, EvidenceStoreError) as exc:
-        console.print(f"[red]evidence store error[/red]\n{exc}")
-        raise typer.Exit(2) from exc
+from complyflow.cli.common import ConfigOpt, EvidenceOpt, console, open_configured_store, parse_date
 
 
 def verify(
-    since: Annotated[str | None, typer.Option("--since", help="Only runs started on or after this day "
-                                              "(YYYY-MM-DD, UTC); default: every run.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only runs started on or after this day (YYYY-MM-DD, UTC); default: every run."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     config: ConfigOpt = None,
     evidence_dir: EvidenceOpt = None,
@@ -72,8 +39,10 @@ def verify(
                 table.add_row(f"[{style}]{issue.severity}[/{style}]", issue.kind, issue.path, issue.detail)
             console.print(table)
         verdict = "[green]verified[/green]" if report.ok else "[red]FAILED[/red]"
-        console.print(f"{verdict}: {len(report.runs_checked)} run(s), {report.files_checked} file(s) in "
-                      f"{store.location}" + (f" since {first}" if first else ""))
+        console.print(
+            f"{verdict}: {len(report.runs_checked)} run(s), {report.files_checked} file(s) in "
+            f"{store.location}" + (f" since {first}" if first else "")
+        )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -93,8 +62,10 @@ def prune(
     for run_id in result.pruned:
         console.print(f"  {run_id}")
     for run_id in result.skipped_unsealed:
-        console.print(f"[yellow]skipped unsealed run {run_id}[/yellow]: no manifest, so nothing proves what it held; "
-                      "inspect and delete it by hand")
+        console.print(
+            f"[yellow]skipped unsealed run {run_id}[/yellow]: no manifest, so nothing proves what it held; "
+            "inspect and delete it by hand"
+        )
 
 
 def register(app: typer.Typer) -> None:

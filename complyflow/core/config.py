@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
 FRAMEWORKS = ("iso27001", "iso42001", "soc2", "cis_aws")
 _M = TypeVar("_M", bound=BaseModel)
@@ -133,11 +133,14 @@ class Owners(_Strict):
             if isinstance(target, RouteTarget):
                 continue
             if GROUP_RE.fullmatch(target):
-                raise ValueError(f"{owner}: a user group ({target}) cannot receive messages; write "
-                                 f"{{channel: '#team-channel', mention: '{target}'}}")
+                raise ValueError(
+                    f"{owner}: a user group ({target}) cannot receive messages; write "
+                    f"{{channel: '#team-channel', mention: '{target}'}}"
+                )
             if not (CHANNEL_RE.fullmatch(target) or USER_RE.fullmatch(target) or EMAIL_RE.fullmatch(target)):
-                raise ValueError(f"{owner}: {target!r} is not a channel (#name, C…/G… id), a user id (U…/W…) "
-                                 "or an e-mail")
+                raise ValueError(
+                    f"{owner}: {target!r} is not a channel (#name, C…/G… id), a user id (U…/W…) or an e-mail"
+                )
         return routes
 
 
@@ -176,9 +179,7 @@ class Control(_Strict):
     title: str
     rationale: str
     policy_clause: PolicyClause
-    frameworks: dict[Literal["iso27001", "iso42001", "soc2", "cis_aws"], list[str]] = Field(
-        default_factory=dict
-    )
+    frameworks: dict[Literal["iso27001", "iso42001", "soc2", "cis_aws"], list[str]] = Field(default_factory=dict)
     severity: Literal["critical", "high", "medium", "low", "informational"]
     owner_role: str
     evidence_table: str
@@ -213,9 +214,7 @@ class ExceptionEntry(_Strict):
     def matches(self, control_id: str, resource_arn: str, resource_id: str) -> bool:
         if control_id != self.control:
             return False
-        return fnmatch.fnmatchcase(resource_arn, self.resource) or fnmatch.fnmatchcase(
-            resource_id, self.resource
-        )
+        return fnmatch.fnmatchcase(resource_arn, self.resource) or fnmatch.fnmatchcase(resource_id, self.resource)
 
     def is_live(self, on: date) -> bool:
         return self.approval_date <= on <= self.expiry_date

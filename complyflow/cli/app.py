@@ -1,4 +1,4 @@
-"""The `complyflow` command line: demo, run, controls."""
+"""The `complyflow` command line: demo, run, controls; the other commands register themselves here."""
 
 from __future__ import annotations
 
@@ -12,32 +12,23 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from complyflow.config import FRAMEWORKS, Config, ConfigError, load_config
-from complyflow.process_exit import skip_final_gc_at_exit
+from complyflow.cli import audit_pack, notify, report, serve, verify
+from complyflow.cli.common import ConfigOpt, EvidenceOpt, config_dir, console, demo_module, load_config_or_exit
+from complyflow.core.config import FRAMEWORKS
+from complyflow.core.process_exit import skip_final_gc_at_exit
 
 skip_final_gc_at_exit()  # registered before Prefect's exit handlers, so it runs after them
 
-app = typer.Typer(help="Continuous compliance for AI/ML platforms on AWS, as Prefect workflows.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Continuous compliance for AI/ML platforms on AWS, as Prefect workflows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 run_app = typer.Typer(help="Run a compliance flow against the AWS the environment points at.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
-console = Console()
-
-ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config directory (default: ./configs or "
-                                                "COMPLYFLOW_CONFIG_DIR).")]
-EvidenceOpt = Annotated[str | None, typer.Option("--evidence-dir", help="Evidence root (default: "
-                                                  "COMPLYFLOW_EVIDENCE_DIR or ./evidence).")]
-
-
-def _config_dir(config: str | None) -> str | None:
-    if config:
-        return config
-    if os.environ.get("COMPLYFLOW_CONFIG_DIR"):
-        return os.environ["COMPLYFLOW_CONFIG_DIR"]
-    return "configs" if Path("configs/controls").is_dir() else None
 
 
 def _print_result(result: dict) -> None:
@@ -49,22 +40,15 @@ def _print_result(result: dict) -> None:
     console.print(f"evidence and findings: [bold]{result['run_dir']}[/bold]")
     notes = result.get("notifications", {})
     where = f" → {notes['outbox_file']}" if notes.get("channel") == "outbox" else ""
-    console.print(f"notifications: {notes.get('digests', 0)} digest(s), {notes.get('new', 0)} new item(s) via "
-                  f"{notes.get('channel')}{where}")
+    console.print(
+        f"notifications: {notes.get('digests', 0)} digest(s), {notes.get('new', 0)} new item(s) via "
+        f"{notes.get('channel')}{where}"
+    )
     if notes.get("pending"):
         console.print(f"[yellow]{notes['pending']} message(s) still pending[/yellow]: `complyflow notify --flush`")
     reports = result.get("reports") or {}
     if reports.get("html"):
         console.print(f"report: {Path(result['run_dir']) / reports['html']}")
-
-
-def load_config_or_exit(config: str | None) -> Config:
-    """The configuration, or exit code 2 with the message naming file, entry and field."""
-    try:
-        return load_config(config)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error[/red]\n{exc}")
-        raise typer.Exit(2) from exc
 
 
 def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> None:
@@ -74,7 +58,7 @@ def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> N
     from flows.vendors import vendor_reviews
 
     flows = {"nightly": nightly_compliance, "drift": drift_monitoring, "vendors": vendor_reviews}
-    config = _config_dir(config)
+    config = config_dir(config)
     load_config_or_exit(config)
     try:
         result = flows[flow_name](config_dir=config, evidence_dir=evidence_dir)
@@ -105,17 +89,22 @@ def run_vendors(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> N
 @app.command()
 def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
     """Start a demo AWS estate in moto on 127.0.0.1 and run the nightly flow against it."""
-    from complyflow.demo import moto_server, seed_demo_estate
+    config = config_dir(config)
+    load_config_or_exit(config)
+    demo_estate = demo_module()
     from flows.nightly import nightly_compliance
 
-    config = _config_dir(config)
-    load_config_or_exit(config)
-    with console.status("starting the demo AWS estate (moto on 127.0.0.1)…") as status, moto_server() as endpoint:
+    with (
+        console.status("starting the demo AWS estate (moto on 127.0.0.1)…") as status,
+        demo_estate.moto_server() as endpoint,
+    ):
         console.print(f"[green]✓[/green] moto server at {endpoint}")
         status.update("seeding demo resources…")
-        seed_demo_estate()
-        console.print("[green]✓[/green] demo estate seeded (IAM, S3, EC2, RDS, DynamoDB, SageMaker, KMS, Logs, "
-                      "CloudTrail in us-east-1 and eu-west-1)")
+        demo_estate.seed_demo_estate()
+        console.print(
+            "[green]✓[/green] demo estate seeded (IAM, S3, EC2, RDS, DynamoDB, SageMaker, KMS, Logs, "
+            "CloudTrail in us-east-1 and eu-west-1)"
+        )
         status.update("running the nightly flow (Prefect)…")
         try:
             result = nightly_compliance(config_dir=config, evidence_dir=evidence_dir)
@@ -127,42 +116,35 @@ def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
 
 @app.command()
 def controls(
-    framework: Annotated[str | None, typer.Option(help=f"Only controls mapped to one of {', '.join(FRAMEWORKS)}.")]
-    = None,
+    framework: Annotated[
+        str | None, typer.Option(help=f"Only controls mapped to one of {', '.join(FRAMEWORKS)}.")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """List the controls catalog with its framework mappings."""
     if framework and framework not in FRAMEWORKS:
         console.print(f"[red]unknown framework {framework!r}[/red]; choose one of {', '.join(FRAMEWORKS)}")
         raise typer.Exit(2)
-    catalog = load_config_or_exit(_config_dir(config)).controls
+    catalog = load_config_or_exit(config_dir(config)).controls
     table = Table(title="controls")
     for column in ("id", "severity", "title", "policy clause", *FRAMEWORKS):
         table.add_column(column)
     for c in catalog:
         if framework and not c.frameworks.get(framework):  # type: ignore[call-overload]
             continue
-        table.add_row(c.id, c.severity, c.title, f"{c.policy_clause.document} {c.policy_clause.section}",
-                      *(", ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS))  # type: ignore[call-overload]
+        table.add_row(
+            c.id,
+            c.severity,
+            c.title,
+            f"{c.policy_clause.document} {c.policy_clause.section}",
+            *(", ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS),
+        )  # type: ignore[call-overload]
     console.print(table)
 
 
 # --- commands contributed by other modules: one register(app) line each ---
-from complyflow.commands import report as _report_command  # noqa: E402
-
-_report_command.register(app)
-
-from complyflow.commands import notify as _notify_command  # noqa: E402
-
-_notify_command.register(app)
-
-from complyflow.commands import audit_pack as _audit_pack_command  # noqa: E402
-from complyflow.commands import serve as _serve_command  # noqa: E402
-from complyflow.commands import verify as _verify_command  # noqa: E402
-
-_serve_command.register(app)
-_verify_command.register(app)
-_audit_pack_command.register(app)
+for _command in (report, notify, serve, verify, audit_pack):
+    _command.register(app)
 
 
 if __name__ == "__main__":

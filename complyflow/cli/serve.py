@@ -8,27 +8,33 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
+from complyflow.cli.common import (
+    config_dir,
+    console,
+    demo_module,
+)
 
 
 def serve(
-    config: Annotated[str | None, typer.Option("--config", help="Config directory (default: ./configs or "
-                                               "COMPLYFLOW_CONFIG_DIR).")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Serve only this deployment (repeatable).")]
-    = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Config directory (default: ./configs or COMPLYFLOW_CONFIG_DIR).")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Serve only this deployment (repeatable).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many runs at once.")] = None,
-    demo_estate: Annotated[bool, typer.Option("--demo-estate", help="Point the flows at a demo AWS estate "
-                                              "(moto on 127.0.0.1) started in this process.")] = False,
+    demo_estate: Annotated[
+        bool,
+        typer.Option(
+            "--demo-estate", help="Point the flows at a demo AWS estate (moto on 127.0.0.1) started in this process."
+        ),
+    ] = False,
 ) -> None:
     """Serve all flows with their schedules (configs/deployments.yaml) until Ctrl-C; no work pool needed."""
-    from complyflow.cli import _config_dir
-    from complyflow.config import ConfigError
-    from complyflow.deploy_config import load_deployments_config
+    from complyflow.core.config import ConfigError
+    from complyflow.core.deploy_config import load_deployments_config
     from flows.serve import build_deployments
 
-    config = _config_dir(config)
+    config = config_dir(config)
     try:
         deployments = build_deployments(load_deployments_config(config), only)
     except (ConfigError, ValueError, RuntimeError) as exc:
@@ -39,11 +45,10 @@ def serve(
     if not demo_estate:
         prefect_serve(*deployments, limit=limit)
         return
-    from complyflow.demo import moto_server, seed_demo_estate
-
+    demo = demo_module()
     _quiet_moto()
-    with moto_server() as endpoint:
-        seed_demo_estate()
+    with demo.moto_server() as endpoint:
+        demo.seed_demo_estate()
         console.print(f"[green]✓[/green] demo AWS estate at {endpoint}; flow runs of this process use it")
         prefect_serve(*deployments, limit=limit)
 
@@ -64,14 +69,13 @@ def _stop_on_sigterm() -> None:
 
 def demo_estate() -> None:
     """Run the demo AWS estate (moto on 127.0.0.1, seeded) until Ctrl-C, for a worker to collect from."""
-    from complyflow.demo import FAKE_CREDENTIALS, moto_server, seed_demo_estate
-
+    demo = demo_module()
     _quiet_moto()
     _stop_on_sigterm()
-    with moto_server() as endpoint:
-        seed_demo_estate()
+    with demo.moto_server() as endpoint:
+        demo.seed_demo_estate()
         console.print(f"[green]✓[/green] demo AWS estate at {endpoint}. Start the worker with this environment:")
-        exports = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
+        exports = {**demo.FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
         console.print("\n".join(f"export {k}={v}" for k, v in exports.items()), highlight=False, soft_wrap=True)
         console.print("Ctrl-C stops it.")
         try:

@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from complyflow.cli.common import (
+    config_dir,
+    console,
+    load_config_or_exit,
+    open_configured_store,
+)
 
 
 def _since(value: str) -> date:
@@ -25,15 +29,28 @@ def _trend_table(title: str, series: dict[str, list[float | None]], names: dict[
     from tasks.report.trend import sparkline  # imported late: keeps `complyflow --help` fast
 
     table = Table(title=title)
-    for column, justify in (("", "left"), ("runs", "right"), ("first", "right"), ("latest", "right"),
-                            ("change", "right"), ("lowest", "right"), ("trend", "left")):
+    for column, justify in (
+        ("", "left"),
+        ("runs", "right"),
+        ("first", "right"),
+        ("latest", "right"),
+        ("change", "right"),
+        ("lowest", "right"),
+        ("trend", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for key, values in series.items():
         scored = [v for v in values if v is not None]
         first, last = (scored[0], scored[-1]) if scored else (None, None)
-        table.add_row(names.get(key, key), str(len(scored)), _pct(first), _pct(last),
-                      "–" if first is None or last is None else f"{last - first:+.1f}",
-                      _pct(min(scored) if scored else None), sparkline(values))
+        table.add_row(
+            names.get(key, key),
+            str(len(scored)),
+            _pct(first),
+            _pct(last),
+            "–" if first is None or last is None else f"{last - first:+.1f}",
+            _pct(min(scored) if scored else None),
+            sparkline(values),
+        )
     return table
 
 
@@ -43,17 +60,19 @@ def _pct(value: float | None) -> str:
 
 def report(
     since: Annotated[str, typer.Option("--since", help="First day of the period (YYYY-MM-DD), UTC.")],
-    evidence_dir: Annotated[str | None, typer.Option("--evidence-dir", help="Evidence root (default: "
-                                                     "COMPLYFLOW_EVIDENCE_DIR or ./evidence).")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report with "
-                                              "charts to this file.")] = None,
+    evidence_dir: Annotated[
+        str | None,
+        typer.Option("--evidence-dir", help="Evidence root (default: COMPLYFLOW_EVIDENCE_DIR or ./evidence)."),
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML report with charts to this file.")
+    ] = None,
     flow: Annotated[str | None, typer.Option("--flow", help="Only runs of this flow (e.g. nightly).")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="Config directory, for control titles and "
-                                               "framework mappings.")] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Config directory, for control titles and framework mappings.")
+    ] = None,
 ) -> None:
     """Posture trend per framework and per control over the sealed runs since DATE, read from stored findings."""
-    from complyflow.cli import _config_dir, load_config_or_exit
-    from complyflow.commands.verify import open_configured_store
     from tasks.evidence import LocalStore
     from tasks.report.html import render_trend_report
     from tasks.report.posture import ALL, FRAMEWORK_LABELS, framework_mapping
@@ -63,7 +82,7 @@ def report(
     if start > datetime.now(UTC).date():
         console.print(f"[red]--since {start} is in the future[/red]")
         raise typer.Exit(2)
-    controls = load_config_or_exit(_config_dir(config)).controls
+    controls = load_config_or_exit(config_dir(config)).controls
     store, _ = open_configured_store(config, evidence_dir)  # sealed runs are read where they are kept
     root = store.location
     if isinstance(store, LocalStore) and not store.root.is_dir():
@@ -76,12 +95,16 @@ def report(
         console.print(f"no sealed runs since {start} in {root}" + (f" for flow {flow!r}" if flow else ""))
     else:
         flows = sorted({p.flow for p in trend.points})
-        console.print(f"{len(trend.points)} sealed run(s) since {start} in {root}: "
-                      f"{trend.points[0].started_at:%Y-%m-%d %H:%M} to {trend.points[-1].started_at:%Y-%m-%d %H:%M} "
-                      f"UTC; score = PASS / (PASS + FAIL + ERROR)")
+        console.print(
+            f"{len(trend.points)} sealed run(s) since {start} in {root}: "
+            f"{trend.points[0].started_at:%Y-%m-%d %H:%M} to {trend.points[-1].started_at:%Y-%m-%d %H:%M} "
+            f"UTC; score = PASS / (PASS + FAIL + ERROR)"
+        )
         if len(flows) > 1:
-            console.print(f"[yellow]runs of several flows ({', '.join(flows)}): framework scores compare runs of "
-                          f"different scope; use --flow to compare like with like[/yellow]")
+            console.print(
+                f"[yellow]runs of several flows ({', '.join(flows)}): framework scores compare runs of "
+                f"different scope; use --flow to compare like with like[/yellow]"
+            )
         labels = {ALL: "All controls", **FRAMEWORK_LABELS}
         console.print(_trend_table("posture per framework", trend.series("frameworks"), labels))
         console.print(_trend_table("posture per control", trend.series("controls"), {}))

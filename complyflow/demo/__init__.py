@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from complyflow.demo_models import seed_models
+from complyflow.demo.models import seed_models
 
 DEMO_ACCOUNT = "123456789012"
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
@@ -98,8 +98,9 @@ def seed_iam(users: tuple[UserSpec, ...] = DEMO_USERS) -> None:
             iam.create_login_profile(UserName=spec.name, Password="Demo-Passw0rd!x")  # noqa: S106
         if spec.mfa:
             serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=spec.name)["VirtualMFADevice"]["SerialNumber"]
-            iam.enable_mfa_device(UserName=spec.name, SerialNumber=serial, AuthenticationCode1="123456",
-                                  AuthenticationCode2="654321")
+            iam.enable_mfa_device(
+                UserName=spec.name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+            )
         for status, _age, _unused in spec.keys:
             key = iam.create_access_key(UserName=spec.name)["AccessKey"]
             if status != "Active":
@@ -132,8 +133,9 @@ TLS_ONLY = {
 }
 
 
-def _bucket(name: str, region: str, owner: str | None, algorithm: str | None, tls_only: bool,
-            kms_key: str | None = None) -> None:
+def _bucket(
+    name: str, region: str, owner: str | None, algorithm: str | None, tls_only: bool, kms_key: str | None = None
+) -> None:
     s3 = _client("s3", region)
     params: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
@@ -145,8 +147,9 @@ def _bucket(name: str, region: str, owner: str | None, algorithm: str | None, tl
         default: dict[str, str] = {"SSEAlgorithm": algorithm}
         if kms_key:
             default["KMSMasterKeyID"] = kms_key
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": default}]})
+        s3.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}
+        )
     if tls_only:
         statement = json.loads(json.dumps(TLS_ONLY).replace("{b}", name))
         s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
@@ -156,8 +159,9 @@ def seed_encryption(now: datetime) -> dict[str, str]:
     kms = _client("kms")
     cmk = kms.create_key(Description="ml-data", Tags=[{"TagKey": "owner", "TagValue": "data-eng"}])["KeyMetadata"]
     kms.enable_key_rotation(KeyId=cmk["KeyId"])
-    stale = kms.create_key(Description="legacy-exports",
-                           Tags=[{"TagKey": "owner", "TagValue": "data-eng"}])["KeyMetadata"]
+    stale = kms.create_key(Description="legacy-exports", Tags=[{"TagKey": "owner", "TagValue": "data-eng"}])[
+        "KeyMetadata"
+    ]
     disabled = kms.create_key(Description="retired")["KeyMetadata"]
     kms.disable_key(KeyId=disabled["KeyId"])
 
@@ -169,10 +173,17 @@ def seed_encryption(now: datetime) -> dict[str, str]:
 
     rds = _client("rds")
     for name, encrypted, owner in (("demo-features-db", True, "data-eng"), ("demo-legacy-db", False, "data-eng")):
-        rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
-                               MasterUsername="demo", MasterUserPassword="demo-password-1",  # noqa: S106
-                               AllocatedStorage=20, StorageEncrypted=encrypted,
-                               KmsKeyId=cmk["Arn"] if encrypted else "", Tags=[{"Key": "owner", "Value": owner}])
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            MasterUsername="demo",
+            MasterUserPassword="demo-password-1",  # noqa: S106
+            AllocatedStorage=20,
+            StorageEncrypted=encrypted,
+            KmsKeyId=cmk["Arn"] if encrypted else "",
+            Tags=[{"Key": "owner", "Value": owner}],
+        )
 
     ddb = _client("dynamodb")
     table_args: dict[str, Any] = {
@@ -180,24 +191,39 @@ def seed_encryption(now: datetime) -> dict[str, str]:
         "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
         "BillingMode": "PAY_PER_REQUEST",
     }
-    ddb.create_table(TableName="demo-model-registry", SSESpecification={
-        "Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": cmk["Arn"]},
-        Tags=[{"Key": "owner", "Value": "ml-research"}], **table_args)
+    ddb.create_table(
+        TableName="demo-model-registry",
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": cmk["Arn"]},
+        Tags=[{"Key": "owner", "Value": "ml-research"}],
+        **table_args,
+    )
     ddb.create_table(TableName="demo-feature-cache", Tags=[{"Key": "owner", "Value": "ml-research"}], **table_args)
 
     sm = _client("sagemaker")
     role = "arn:aws:iam::123456789012:role/ml-training"
-    sm.create_notebook_instance(NotebookInstanceName="demo-research-nb", InstanceType="ml.t3.medium", RoleArn=role,
-                                KmsKeyId=cmk["KeyId"], Tags=[{"Key": "owner", "Value": "ml-research"}])
-    sm.create_notebook_instance(NotebookInstanceName="demo-scratch-nb", InstanceType="ml.t3.medium", RoleArn=role,
-                                Tags=[{"Key": "owner", "Value": "ml-research"}])
+    sm.create_notebook_instance(
+        NotebookInstanceName="demo-research-nb",
+        InstanceType="ml.t3.medium",
+        RoleArn=role,
+        KmsKeyId=cmk["KeyId"],
+        Tags=[{"Key": "owner", "Value": "ml-research"}],
+    )
+    sm.create_notebook_instance(
+        NotebookInstanceName="demo-scratch-nb",
+        InstanceType="ml.t3.medium",
+        RoleArn=role,
+        Tags=[{"Key": "owner", "Value": "ml-research"}],
+    )
     return {"cmk": cmk["Arn"], "stale": stale["Arn"], "disabled": disabled["Arn"]}
 
 
 def seed_logging() -> None:
     for region, groups in {
-        "us-east-1": (("/demo/inference", 400, "ml-research"), ("/demo/training", None, "ml-research"),
-                      ("/demo/scratch-1", 7, "ml-research")),
+        "us-east-1": (
+            ("/demo/inference", 400, "ml-research"),
+            ("/demo/training", None, "ml-research"),
+            ("/demo/scratch-1", 7, "ml-research"),
+        ),
         "eu-west-1": (("/demo/eu-api", 30, "data-eng"),),
     }.items():
         logs = _client("logs", region)
@@ -207,11 +233,20 @@ def seed_logging() -> None:
                 logs.put_retention_policy(logGroupName=name, retentionInDays=retention)
     _bucket("demo-cloudtrail-logs", "us-east-1", "security-team", "aws:kms", True)
     ct = _client("cloudtrail")
-    ct.create_trail(Name="demo-org-trail", S3BucketName="demo-cloudtrail-logs", IsMultiRegionTrail=True,
-                    EnableLogFileValidation=True, TagsList=[{"Key": "owner", "Value": "security-team"}])
+    ct.create_trail(
+        Name="demo-org-trail",
+        S3BucketName="demo-cloudtrail-logs",
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        TagsList=[{"Key": "owner", "Value": "security-team"}],
+    )
     ct.start_logging(Name="demo-org-trail")
-    ct.create_trail(Name="demo-debug-trail", S3BucketName="demo-cloudtrail-logs", IsMultiRegionTrail=False,
-                    EnableLogFileValidation=False)
+    ct.create_trail(
+        Name="demo-debug-trail",
+        S3BucketName="demo-cloudtrail-logs",
+        IsMultiRegionTrail=False,
+        EnableLogFileValidation=False,
+    )
 
 
 def _make_ids_deterministic() -> None:
@@ -227,10 +262,18 @@ def seed_demo_estate(now: datetime | None = None) -> None:
     _make_ids_deterministic()
     seed_iam()
     age_credentials(DEMO_USERS, now)
-    _client("iam").create_role(RoleName="ml-training", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                       "Action": "sts:AssumeRole"}]}), Tags=[{"Key": "owner", "Value": "ml-research"}])
+    _client("iam").create_role(
+        RoleName="ml-training",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+        Tags=[{"Key": "owner", "Value": "ml-research"}],
+    )
     seed_encryption(now)
     seed_logging()
     seed_models(now)

@@ -1,1 +1,0 @@
-"""CLI commands contributed by modules; each exposes `register(app)`."""
