@@ -7,6 +7,10 @@ become FAIL findings, incomplete rows and evidence gaps become ERROR, the other 
 When GX cannot evaluate an expectation (a missing column, a broken `applies_when`), every applicable
 row of that control is ERROR: a verdict GX did not reach is never reported as PASS.
 
+`applies_when` is data, never code: it is parsed by `complyflow.core.conditions` and evaluated here into
+a boolean mask. GX sees only a column we add to a copy of the frame (`__applies_<n>`) and our own fixed
+row condition on it; the control's text never reaches `DataFrame.query` or GX.
+
 The GX context is ephemeral by default and file-backed when a GX project directory is configured
 (argument, or `COMPLYFLOW_GX_DIR`). Suites, assets and validation definitions carry stable names (the
 table), so a file-backed project keeps one suite per table and a history of validation results keyed
@@ -39,6 +43,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 from great_expectations.render.renderer.site_builder import SiteBuilder
 
+from complyflow.core.conditions import parse_condition
 from complyflow.core.config import Control, Rule
 from complyflow.core.model import EvidenceGap, Finding, Status
 
@@ -87,8 +92,14 @@ def describe_rule(rule: Rule) -> str:
     return f"{rule.column} {name.replace('_', ' ')}" + (f" ({args})" if args else "")
 
 
-def _expectations(control: Control) -> tuple[Any, Any]:
-    condition = {"row_condition": control.applies_when, "condition_parser": "pandas"} if control.applies_when else {}
+def _applies_column(index: int) -> str:
+    """The boolean column holding the applicability of the table's `index`-th control (GX frame only)."""
+    return f"__applies_{index}"
+
+
+def _expectations(control: Control, applies_column: str | None = None) -> tuple[Any, Any]:
+    # Our own fixed text on a column we generated: never the control's `applies_when`.
+    condition = {"row_condition": f"{applies_column} == True", "condition_parser": "pandas"} if applies_column else {}
     rule_cls = getattr(gxe, control.rule.class_name)
     rule = rule_cls(
         column=control.rule.column, **control.rule.kwargs, **condition, meta={"control_id": control.id, "kind": "rule"}
@@ -140,23 +151,44 @@ def _batch_definition(context: Any, table: str) -> Any:
         return asset.add_batch_definition_whole_dataframe(table)
 
 
-def run_suite(context: Any, table: str, frame: pd.DataFrame, controls: list[Control], run_id: str) -> TableVerdicts:
-    """One GX validation of one evidence table against every control that reads it."""
+def run_suite(
+    context: Any,
+    table: str,
+    frame: pd.DataFrame,
+    controls: list[Control],
+    run_id: str,
+    applicability: list[tuple[pd.Series | None, str | None]] | None = None,
+) -> TableVerdicts:
+    """One GX validation of one evidence table against every control that reads it.
+
+    `applicability` is `_applicability(frame, control)` per control (computed when not given). A control
+    whose `applies_when` could not be evaluated gets no expectation, only an error.
+    """
+    masks = applicability if applicability is not None else [_applicability(frame, c) for c in controls]
+    gx_frame = frame.copy()  # the caller's frame is the stored evidence: it must not gain our columns
+    errors: dict[str, str] = {}
     batch = _batch_definition(context, table)
     suite = gx.ExpectationSuite(name=table, meta={"complyflow_run_id": run_id})
-    for control in controls:
-        for expectation in _expectations(control):
+    for index, (control, (mask, error)) in enumerate(zip(controls, masks, strict=True)):
+        if error is not None:
+            errors.setdefault(control.id, error)
+            continue
+        column = None
+        if mask is not None:
+            column = _applies_column(index)
+            gx_frame[column] = mask.astype(bool)
+        for expectation in _expectations(control, column):
             suite.add_expectation(expectation)
     suite = context.suites.add_or_update(suite)
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=table, data=batch, suite=suite)
     )
     result = definition.run(
-        batch_parameters={"dataframe": frame},
+        batch_parameters={"dataframe": gx_frame},
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ID_COLUMN]},
         run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
     )
-    verdicts = TableVerdicts(failing={}, incomplete={}, errors={}, success=bool(result.success))
+    verdicts = TableVerdicts(failing={}, incomplete={}, errors=errors, success=bool(result.success) and not errors)
     for item in result.results:
         meta = item.expectation_config.meta or {}
         control_id, kind = meta["control_id"], meta["kind"]
@@ -183,14 +215,37 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _applicable_ids(frame: pd.DataFrame, control: Control) -> tuple[set[str], str | None]:
-    """Ids of the rows the control applies to; all rows and an error when `applies_when` cannot be evaluated."""
+def _applicability(frame: pd.DataFrame, control: Control) -> tuple[pd.Series | None, str | None]:
+    """The control's applicability mask over `frame` (None: applies everywhere), or an error.
+
+    Evaluated by the safe `applies_when` grammar, never by `DataFrame.query`.
+    """
     if not control.applies_when:
-        return set(frame[ID_COLUMN].astype(str)), None
+        return None, None
     try:
-        return set(frame.query(control.applies_when)[ID_COLUMN].astype(str)), None
+        return parse_condition(control.applies_when).mask(frame), None
     except Exception as exc:  # noqa: BLE001 - any failure means applicability is unknown, reported as ERROR
-        return set(frame[ID_COLUMN].astype(str)), f"applies_when {control.applies_when!r} failed: {exc}"[:300]
+        return None, f"applies_when {control.applies_when!r} failed: {exc}"[:300]
+
+
+def _applicable_ids(frame: pd.DataFrame, control: Control, mask: pd.Series | None, error: str | None) -> set[str]:
+    """Ids of the rows the control applies to; all rows when it has no condition or the condition failed."""
+    if mask is None or error is not None:
+        return set(frame[ID_COLUMN].astype(str))
+    return set(frame.loc[mask, ID_COLUMN].astype(str))
+
+
+def _undecided_ids(frame: pd.DataFrame, control: Control) -> set[str]:
+    """Ids of the rows where a column `applies_when` reads is null: applicability itself is unknown."""
+    if not control.applies_when:
+        return set()
+    try:
+        columns = [c for c in parse_condition(control.applies_when).columns if c in frame.columns]
+    except ValueError:
+        return set()
+    if not columns:
+        return set()
+    return set(frame.loc[frame[columns].isna().any(axis=1), ID_COLUMN].astype(str))
 
 
 def findings_for_table(
@@ -206,12 +261,13 @@ def findings_for_table(
     """Per-resource findings for every control reading `table`, decided by GX."""
     gaps = [g for g in gaps if table in g.tables]
     findings: list[Finding] = []
-    verdicts = run_suite(context, table, frame, controls, run_id) if not frame.empty else None
+    applicability = [_applicability(frame, c) for c in controls] if not frame.empty else []
+    verdicts = run_suite(context, table, frame, controls, run_id, applicability) if not frame.empty else None
     resource_gaps = {g.resource_id: g for g in gaps if g.resource_id}
     row_ids = set(frame[ID_COLUMN].astype(str)) if ID_COLUMN in frame else set()
     # A resource whose first call failed (DescribeTable, DescribeKey…) has no row: it is an ERROR, not absent.
     unread = [g for rid, g in sorted(resource_gaps.items()) if rid not in row_ids]
-    for control in controls:
+    for index, control in enumerate(controls):
         expected = describe_rule(control.rule)
 
         def finding(
@@ -243,7 +299,11 @@ def findings_for_table(
         findings += [_unread_resource_error(run_id, control, gap, expected, evidence_file) for gap in unread]
         if frame.empty or verdicts is None:
             continue
-        applicable_ids, query_error = _applicable_ids(frame, control)
+        mask, query_error = applicability[index]
+        applicable_ids = _applicable_ids(frame, control, mask, query_error)
+        # A resource-level gap makes a row ERROR only where the control applies, or where applicability
+        # itself is unknown (a column of `applies_when` is null); a row it does not apply to has no finding.
+        gap_relevant = applicable_ids | _undecided_ids(frame, control)
         failing = verdicts.failing.get(control.id, set())
         incomplete = verdicts.incomplete.get(control.id, set())
         error = query_error or verdicts.errors.get(control.id)
@@ -258,7 +318,7 @@ def findings_for_table(
             if error:
                 if rid in applicable_ids:
                     findings.append(finding(row, Status.ERROR, observed, f"validation error: {error}"))
-            elif rid in incomplete or (gap is not None and unknown):
+            elif rid in incomplete or (gap is not None and unknown and rid in gap_relevant):
                 reason = (
                     f"evidence missing: {gap.operation} {gap.error_code}: {gap.message}"[:500]
                     if gap

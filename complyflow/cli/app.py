@@ -14,8 +14,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from complyflow.cli import audit_pack, notify, report, serve, verify
-from complyflow.cli.common import ConfigOpt, EvidenceOpt, config_dir, console, demo_module, load_config_or_exit
+from complyflow.cli import audit_pack, check, notify, report, serve, verify
+from complyflow.cli.common import (
+    ConfigOpt,
+    EvidenceOpt,
+    check_config_or_exit,
+    config_dir,
+    console,
+    demo_module,
+    load_config_or_exit,
+)
 from complyflow.core.config import FRAMEWORKS
 from complyflow.core.process_exit import skip_final_gc_at_exit
 
@@ -53,13 +61,13 @@ def _print_result(result: dict) -> None:
 
 def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> None:
     """Run one flow once, now. Exit code 0 when the run worked, whatever it found."""
+    config = config_dir(config)
+    check_config_or_exit(config)  # every config file, before any AWS call (and before importing Prefect)
     from flows.drift import drift_monitoring
     from flows.nightly import nightly_compliance
     from flows.vendors import vendor_reviews
 
     flows = {"nightly": nightly_compliance, "drift": drift_monitoring, "vendors": vendor_reviews}
-    config = config_dir(config)
-    load_config_or_exit(config)
     try:
         result = flows[flow_name](config_dir=config, evidence_dir=evidence_dir)
     except Exception as exc:
@@ -90,7 +98,7 @@ def run_vendors(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> N
 def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
     """Start a demo AWS estate in moto on 127.0.0.1 and run the nightly flow against it."""
     config = config_dir(config)
-    load_config_or_exit(config)
+    check_config_or_exit(config)  # every config file, before any AWS call
     demo_estate = demo_module()
     from flows.nightly import nightly_compliance
 
@@ -143,7 +151,7 @@ def controls(
 
 
 # --- commands contributed by other modules: one register(app) line each ---
-for _command in (report, notify, serve, verify, audit_pack):
+for _command in (check, report, notify, serve, verify, audit_pack):
     _command.register(app)
 
 

@@ -19,6 +19,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from complyflow.core.config import Config
     from complyflow.core.deploy_config import EvidenceStoreConfig
+    from tasks.check import CheckSummary
     from tasks.evidence import EvidenceStore
 
 console = Console()
@@ -53,6 +54,18 @@ def load_config_or_exit(config: str | None) -> Config:
 
     try:
         return load_config(config)
+    except ConfigError as exc:
+        print_error("configuration error", exc)
+        raise typer.Exit(2) from exc
+
+
+def check_config_or_exit(config: str | None) -> CheckSummary:
+    """Every file under the config directory checked as a run reads it, before any AWS call; else exit 2."""
+    from complyflow.core.config import ConfigError
+    from tasks.check import check_config
+
+    try:
+        return check_config(config)
     except ConfigError as exc:
         print_error("configuration error", exc)
         raise typer.Exit(2) from exc

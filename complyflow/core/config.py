@@ -25,6 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from complyflow.core.conditions import ConditionError, parse_condition
+from complyflow.core.expectations import check_kwargs
+from complyflow.core.expectations import class_name as expectation_class_name
+
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
 FRAMEWORKS = ("iso27001", "iso42001", "soc2", "cis_aws")
@@ -78,9 +82,19 @@ class Scope(_Strict):
     @classmethod
     def _regions_look_like_regions(cls, regions: list[str]) -> list[str]:
         for region in regions:
-            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
-                raise ValueError(f"{region!r} is not an AWS region name (e.g. eu-west-1)")
+            _check_region(region)
         return regions
+
+    @field_validator("global_region")
+    @classmethod
+    def _global_region_looks_like_a_region(cls, region: str) -> str:
+        return _check_region(region)
+
+
+def _check_region(region: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+        raise ValueError(f"{region!r} is not an AWS region name (e.g. eu-west-1)")
+    return region
 
 
 # --- owners --------------------------------------------------------------------------------------
@@ -153,22 +167,25 @@ class PolicyClause(_Strict):
 
 
 class Rule(_Strict):
-    """A Great Expectations column expectation, with its thresholds as keyword arguments."""
+    """A Great Expectations column expectation, with its thresholds as keyword arguments.
 
-    expectation: str = Field(pattern=r"^expect_column_values_to_[a-z_]+$")
+    Checked against the static table of complyflow/core/expectations.py (no GX import): the expectation
+    must be supported, and each keyword argument known, of the right type, and present when required.
+    """
+
+    expectation: str = Field(pattern=r"^expect_column_[a-z_]+$")
     column: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def class_name(self) -> str:
-        return "".join(part.capitalize() for part in self.expectation.split("_"))
+        return expectation_class_name(self.expectation)
 
     @model_validator(mode="after")
-    def _expectation_exists(self) -> Rule:
-        import great_expectations.expectations as gxe
-
-        if not hasattr(gxe, self.class_name):
-            raise ValueError(f"unknown Great Expectations expectation {self.expectation!r}")
+    def _expectation_and_kwargs_are_supported(self) -> Rule:
+        problems = check_kwargs(self.expectation, self.kwargs)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -183,11 +200,21 @@ class Control(_Strict):
     severity: Literal["critical", "high", "medium", "low", "informational"]
     owner_role: str
     evidence_table: str
-    applies_when: str | None = None  # pandas query selecting applicable rows; others are not applicable
+    applies_when: str | None = None  # complyflow.core.conditions grammar; rows it selects are applicable
     observed_columns: list[str] = Field(default_factory=list)  # evidence shown beside the rule column
     rule: Rule
     remediation: str
     enabled: bool = True
+
+    @field_validator("applies_when")
+    @classmethod
+    def _applies_when_is_a_safe_condition(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_condition(value)
+            except ConditionError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 # --- exceptions ----------------------------------------------------------------------------------
@@ -304,6 +331,33 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        # A constructor failed on a well-formed scalar, e.g. `approval_date: 2026-02-30` (no such day).
+        raise ConfigError(f"{path}: {_constructor_failure(path, exc)}") from exc
+
+
+def _constructor_failure(path: Path, exc: Exception) -> str:
+    """Name the offending value and its line: re-read the file without constructors and retry each scalar."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):  # pragma: no cover - it parsed a moment ago
+        root = None
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in reversed(node.value) for part in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node, deep=True)
+            except (ValueError, TypeError, OverflowError) as inner:
+                line = node.start_mark.line + 1
+                return f"line {line}: value {node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}: {inner}"
+    return f"a value could not be read: {exc}"
 
 
 def _describe(exc: ValidationError, entry: str | None = None) -> str:
@@ -322,13 +376,27 @@ def parse_model(model: type[_M], data: Any, path: Path, entry: str | None = None
         raise ConfigError(f"{path}: {_describe(exc, entry)}") from exc
 
 
+#: Control files are read with either extension; any other file that looks like config is refused.
+CONTROL_SUFFIXES = (".yaml", ".yml")
+_CONFIG_LIKE = re.compile(r"(?i)\.(ya?ml|json|toml)$")
+
+
 def load_controls(directory: Path) -> list[Control]:
-    """Load `controls/*.yaml`: one control per file, file name = control id."""
+    """Load `controls/*.yaml` and `controls/*.yml`: one control per file, file name = control id."""
     controls: list[Control] = []
     folder = directory / "controls"
     if not folder.is_dir():
         raise ConfigError(f"{folder}: controls folder not found")
-    for path in sorted(folder.glob("*.yaml")):
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    for path in files:
+        if path.suffix not in CONTROL_SUFFIXES and _CONFIG_LIKE.search(path.name):
+            raise ConfigError(
+                f"{path}: not read: control files must end in .yaml or .yml (lower case); rename or remove it"
+            )
+    stems = [p.stem for p in files if p.suffix in CONTROL_SUFFIXES]
+    for stem in sorted({s for s in stems if stems.count(s) > 1}):
+        raise ConfigError(f"{folder}: control {stem!r} is declared twice ({stem}.yaml and {stem}.yml)")
+    for path in (p for p in files if p.suffix in CONTROL_SUFFIXES):
         data = read_yaml(path)
         entry = data.get("id") if isinstance(data, dict) else None
         control = parse_model(Control, data, path, entry or path.stem)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from complyflow.core.config import ConfigError
 from complyflow.core.model import CollectorResult
-from tasks.aws import AccountSession
+from tasks.aws import AWS_ERRORS, AccountSession
 from tasks.collect import (
     cloudtrail,
     dynamodb,
@@ -64,6 +63,9 @@ def run_collector(
     """Run one collector; a failing call becomes an evidence gap for its whole scope, never an empty PASS.
 
     Rows gathered before the failure are kept: they are true, and the scope gap says the list is partial.
+    Only what the estate or its data can cause is a gap: an AWS error, or a register / inventory that does
+    not match its schema (ConfigError). A bug in our code (KeyError, TypeError, a plain ValueError) is
+    not evidence of anything: it propagates and fails the run loudly, with its traceback in the log.
     """
     ctx = CollectContext(
         account=account,
@@ -76,7 +78,7 @@ def run_collector(
     )
     try:
         collector.collect(ctx)
-    except (ClientError, BotoCoreError, OSError, ValueError, KeyError) as exc:
+    except (*AWS_ERRORS, ConfigError) as exc:
         operation = getattr(exc, "operation_name", None) or type(exc).__name__
         ctx.gap(operation, exc)
     return ctx.result()

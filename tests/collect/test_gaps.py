@@ -102,3 +102,21 @@ def test_a_network_failure_on_one_bucket_keeps_the_other_buckets_rows() -> None:
     assert (operation, code, resource) == ("GetBucketPolicy", "ReadTimeoutError", "arn:aws:s3:::bkt-b")
     tls = {f.resource_name: str(f.status) for f in evaluate("s3-bucket-tls-only", result=result)}
     assert tls == {"bkt-a": "FAIL", "bkt-b": "ERROR", "bkt-c": "FAIL"}
+
+
+def test_a_bug_in_a_collector_fails_loudly_instead_of_reading_as_access_denied() -> None:
+    """A KeyError in our code is not evidence of anything: it must not become a gap (ERROR) in the findings."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from complyflow.core.config import AccountScope
+    from tasks.aws import open_account
+    from tasks.collect import run_collector
+    from tasks.collect.ec2 import COLLECTOR
+
+    def buggy(ctx: object) -> None:
+        raise KeyError("EbsEncryptionByDefualt")
+
+    account = open_account(AccountScope(name="demo"), "us-east-1")
+    with pytest.raises(KeyError, match="EbsEncryptionByDefualt"):
+        run_collector(replace(COLLECTOR, collect=buggy), account, "us-east-1", datetime.now(UTC))

@@ -97,3 +97,23 @@ def test_serve_names_a_flow_module_that_is_missing(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(ENTRYPOINTS, "vendor-reviews", "flows/not_written_yet.py:vendor_reviews")
     with pytest.raises(RuntimeError, match=r"vendor-reviews.*flows/not_written_yet.py"):
         build_deployments(load_deployments_config(), only=["vendor-reviews"])
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 2 * * *", "*/15 1-5 * * mon-fri", "0 0 1 */3 *", "0 25 * * *", "H 2 * * *", "0 2 *"]
+)
+def test_the_config_check_accepts_exactly_the_crons_prefect_accepts(cron: str) -> None:
+    """The check reads cron strings without Prefect (start-up time); Prefect's own model stays the reference."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    from complyflow.core.deploy_config import ScheduleSpec
+
+    def accepted(model: type, **fields: str) -> bool:
+        try:
+            model(**fields)
+        except (ValidationError, ValueError):
+            return False
+        return True
+
+    assert accepted(ScheduleSpec, cron=cron, timezone="UTC") == accepted(CronSchedule, cron=cron, timezone="UTC")

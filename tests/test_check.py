@@ -1,0 +1,158 @@
+"""`complyflow check`: every config file validated before any AWS call; errors name file, entry and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from complyflow.cli import app
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+runner = CliRunner()
+
+
+@pytest.fixture
+def configs(tmp_path: Path) -> Path:
+    root = tmp_path / "configs"
+    shutil.copytree(CONFIGS, root)
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def check(root: Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["check", "--config", str(root)], terminal_width=400)
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_shipped_configs_pass() -> None:
+    code, output = check(CONFIGS)
+    assert code == 0, output
+    assert "configuration OK: 34 controls" in output
+
+
+def test_rule_kwarg_typo_names_the_kwarg_and_the_allowed_ones(configs: Path) -> None:
+    edit(configs / "controls" / "logs-retention-365.yaml", "min_value: 365", "max_vlaue: 365")
+    code, output = check(configs)
+    assert code == 2
+    assert "logs-retention-365.yaml" in output
+    assert "max_vlaue" in output and "allowed: min_value, max_value" in output
+
+
+def test_rule_kwarg_of_the_wrong_type(configs: Path) -> None:
+    edit(configs / "controls" / "logs-retention-365.yaml", "min_value: 365", "min_value: ninety")
+    code, output = check(configs)
+    assert code == 2
+    assert "logs-retention-365.yaml" in output and "'ninety'" in output
+
+
+def test_unknown_evidence_table(configs: Path) -> None:
+    edit(configs / "controls" / "logs-retention-365.yaml", "evidence_table: log_groups", "evidence_table: log_grups")
+    code, output = check(configs)
+    assert code == 2
+    assert "logs-retention-365.yaml" in output
+    assert "entry 'logs-retention-365': field evidence_table: unknown evidence table 'log_grups'; known:" in output
+    assert "log_groups" in output
+
+
+def test_yml_controls_are_read(configs: Path) -> None:
+    controls = configs / "controls"
+    (controls / "logs-retention-365.yaml").rename(controls / "logs-retention-365.yml")
+    code, output = check(configs)
+    assert code == 0, output
+    assert "34 controls" in output
+    edit(controls / "logs-retention-365.yml", "severity: medium", "severity: urgent")
+    code, output = check(configs)
+    assert code == 2
+    assert "logs-retention-365.yml" in output and "severity" in output
+
+
+@pytest.mark.parametrize("name", ["logs-retention-365.YAML", "logs-retention-365.json"])
+def test_other_config_like_files_are_refused_by_name(configs: Path, name: str) -> None:
+    controls = configs / "controls"
+    (controls / "logs-retention-365.yaml").rename(controls / name)
+    code, output = check(configs)
+    assert code == 2
+    assert name in output
+
+
+def test_impossible_date_in_exceptions(configs: Path) -> None:
+    edit(configs / "exceptions.yaml", "approval_date: 2026-09-01", "approval_date: 2026-02-30")
+    code, output = check(configs)
+    assert code == 2
+    assert "exceptions.yaml" in output and "2026-02-30" in output
+    assert "Traceback" not in output
+
+
+def test_global_region_is_checked(configs: Path) -> None:
+    (configs / "scope.yaml").write_text(
+        (configs / "scope.yaml").read_text(encoding="utf-8") + "\nglobal_region: mars-1\n", encoding="utf-8"
+    )
+    code, output = check(configs)
+    assert code == 2
+    assert "scope.yaml" in output and "global_region" in output and "mars-1" in output
+
+
+def test_square_brackets_in_an_error_are_printed_verbatim(configs: Path) -> None:
+    edit(configs / "exceptions.yaml", "control: logs-retention-365", "control: '[bold]logs[/bold]'")
+    code, output = check(configs)
+    assert code == 2
+    assert "exceptions.yaml" in output and "[bold]logs[/bold]" in output
+
+
+def test_broken_models_yaml(configs: Path) -> None:
+    edit(configs / "models.yaml", "psi_max: 0.2", "psi_max: lots")
+    code, output = check(configs)
+    assert code == 2
+    assert "models.yaml" in output and "psi_max" in output
+
+
+def test_broken_vendors_yaml(configs: Path) -> None:
+    edit(configs / "vendors.yaml", "  critical: 180\n", "")
+    code, output = check(configs)
+    assert code == 2
+    assert "vendors.yaml" in output and "critical" in output
+
+
+def test_orphan_vendor_answer_file(configs: Path) -> None:
+    shutil.copy(configs / "vendor-answers" / "lumen-llm.csv", configs / "vendor-answers" / "no-such-vendor.csv")
+    code, output = check(configs)
+    assert code == 2
+    assert "no-such-vendor.csv" in output
+
+
+def test_broken_deployments_yaml(configs: Path) -> None:
+    (configs / "deployments.yaml").write_text(
+        (configs / "deployments.yaml").read_text(encoding="utf-8") + "\nbogus_setting: 1\n", encoding="utf-8"
+    )
+    code, output = check(configs)
+    assert code == 2
+    assert "deployments.yaml" in output and "bogus_setting" in output
+
+
+def test_broken_evidence_store_yaml(configs: Path) -> None:
+    (configs / "evidence-store.yaml").write_text("retention_days: forever\n", encoding="utf-8")
+    code, output = check(configs)
+    assert code == 2
+    assert "evidence-store.yaml" in output
+
+
+def test_run_exits_2_before_any_aws_call(configs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # any AWS call would fail differently
+    edit(configs / "controls" / "logs-retention-365.yaml", "min_value: 365", "max_vlaue: 365")
+    result = runner.invoke(
+        app,
+        ["run", "nightly", "--config", str(configs), "--evidence-dir", str(tmp_path / "evidence")],
+        terminal_width=400,
+    )
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert "logs-retention-365.yaml" in output and "max_vlaue" in output
+    assert not (tmp_path / "evidence").exists()
