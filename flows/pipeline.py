@@ -13,13 +13,14 @@ from typing import Any
 import pandas as pd
 from prefect import get_run_logger, runtime
 
-from complyflow.core.config import Control, load_config
+from complyflow.core.config import Control
 from complyflow.core.model import BASE_COLUMNS, Finding, RunSummary, count_by_status
 from complyflow.core.process_exit import skip_final_gc_at_exit
 from flows.collection import collect_fanned_out, collect_in_flow
 from flows.selection import select_accounts, select_controls
 from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
+from tasks.check import check_config
 from tasks.collect import collectors_for
 from tasks.evidence import RunFolder, evidence_root, new_run_id, open_store, seal
 from tasks.exceptions import apply_exceptions
@@ -44,7 +45,10 @@ def run_compliance(
     """One whole run; returns the run summary as plain data (for the CLI, tests and artifacts)."""
     logger = get_run_logger()
     skip_final_gc_at_exit()  # a worker's flow-run process too exits without a last pass over the run's heap
-    config = load_config(config_dir)
+    checked = check_config(config_dir)  # every config file, before any AWS call (as `complyflow check`)
+    for warning in checked.warnings:
+        logger.warning("register row a run reports as ERROR: %s", warning)
+    config = checked.config
     controls = select_controls(config, control_ids, frameworks)
     in_scope = select_accounts(config, accounts)
     timings: dict[str, float] = {}

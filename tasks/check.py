@@ -9,12 +9,15 @@ warnings here: the run still evaluates every other vendor.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from complyflow.core.config import Config, ConfigError, load_config
+from complyflow.core.conditions import parse_condition
+from complyflow.core.config import Config, ConfigError, Control, load_config
 from complyflow.core.deploy_config import load_deployments_config, load_evidence_store_config
+from complyflow.core.tables import Column, TableSpec
 
 
 @dataclass
@@ -31,6 +34,7 @@ class CheckSummary:
     vendors: int | None  # None: the register is not in the config directory (DynamoDB, S3)
     questions: int
     deployments: int
+    config: Config
     warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -64,21 +68,84 @@ def check_config(directory: str | Path | None = None) -> CheckSummary:
         vendors=vendors,
         questions=questions,
         deployments=len(deployments.deployments),
+        config=config,
         warnings=warnings,
     )
 
 
 def check_evidence_tables(config: Config) -> None:
-    """Every control reads a table that some collector fills."""
+    """Every control reads a declared table, columns of it, with thresholds of the column's type."""
     from tasks.collect import TABLE_SOURCES
 
+    specs = {spec.name: spec for collector in TABLE_SOURCES.values() for spec in collector.declares}
     for control in config.controls:
-        if control.evidence_table not in TABLE_SOURCES:
-            path = _control_file(Path(config.directory), control.id)
+        path = _control_file(Path(config.directory), control.id)
+        where = f"{path}: entry {control.id!r}"
+        spec = specs.get(control.evidence_table)
+        if spec is None:
             raise ConfigError(
-                f"{path}: entry {control.id!r}: field evidence_table: unknown evidence table "
-                f"{control.evidence_table!r}; known: {', '.join(sorted(TABLE_SOURCES))}"
+                f"{where}: field evidence_table: unknown evidence table {control.evidence_table!r}; "
+                f"known: {', '.join(sorted(specs))} (complyflow tables lists them)"
             )
+        for field_name, problem in control_column_problems(control, spec):
+            raise ConfigError(f"{where}: field {field_name}: {problem}")
+
+
+def control_column_problems(control: Control, spec: TableSpec) -> list[tuple[str, str]]:
+    """(field, problem) for every column the control names that `spec` lacks, or a threshold of the wrong type."""
+    known = set(spec.column_names)
+
+    def unknown(column: str) -> str:
+        close = difflib.get_close_matches(column, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; columns: {', '.join(spec.column_names)}"
+        return f"{spec.name} has no column {column!r}{hint}"
+
+    problems: list[tuple[str, str]] = []
+    if control.rule.column not in known:
+        problems.append(("rule.column", unknown(control.rule.column)))
+    for index, column in enumerate(control.observed_columns):
+        if column not in known:
+            problems.append((f"observed_columns[{index}]", unknown(column)))
+    if control.applies_when:
+        for column in sorted(parse_condition(control.applies_when).columns):
+            if column not in known:
+                problems.append(("applies_when", unknown(column)))
+    rule_column = spec.column(control.rule.column)
+    if rule_column is not None:
+        problems += [("rule.kwargs", p) for p in threshold_problems(control, rule_column)]
+    return problems
+
+
+def threshold_problems(control: Control, column: Column) -> list[str]:
+    """Thresholds that could never match the rule column's type (a string bound on a number, …)."""
+    rule = control.rule
+    kwargs = rule.kwargs
+    problems = []
+    if "value_set" in kwargs:
+        wrong = [v for v in kwargs["value_set"] if not _fits(v, column)]
+        if wrong:
+            problems.append(
+                f"value_set items {wrong!r} are not {column.type} values, but {column.name} is a {column.type} column"
+            )
+    for bound in ("min_value", "max_value"):
+        between = rule.expectation == "expect_column_values_to_be_between"
+        if kwargs.get(bound) is not None and between and not column.numeric:
+            problems.append(
+                f"{bound}: {rule.expectation} compares numbers, but {column.name} is a {column.type} column"
+            )
+    return problems
+
+
+def _fits(value: object, column: Column) -> bool:
+    if value is None:
+        return True
+    if column.type == "boolean":
+        return isinstance(value, bool)
+    if column.type == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if column.type == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
 
 
 def check_vendors(folder: Path) -> tuple[int | None, int, list[str]]:

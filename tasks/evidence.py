@@ -33,6 +33,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from complyflow.core.tables import AwsCall, call
+
 if TYPE_CHECKING:
     from complyflow.core.deploy_config import EvidenceStoreConfig, S3StoreSpec
 
@@ -366,6 +368,21 @@ class LocalStore(EvidenceStore):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+
+#: Every S3 / KMS call the S3 evidence store makes: the IAM policy's evidence-store statements come from here.
+S3_STORE_CALLS: tuple[AwsCall, ...] = (
+    call("s3", "GetBucketVersioning"),
+    call("s3", "GetObjectLockConfiguration", action="s3:GetBucketObjectLockConfiguration"),
+    call("s3", "ListObjectsV2", action="s3:ListBucket"),
+    call("s3", "GetObject"),
+    call("s3", "HeadObject", action="s3:GetObject"),
+    call("s3", "PutObject"),
+    call("s3", "PutObject", when="the bucket has Object Lock", action="s3:PutObjectRetention"),
+    call("s3", "DeleteObject", when="complyflow prune removes an expired run's evidence files"),
+    call("kms", "GenerateDataKey", when="evidence-store.yaml names s3.kms_key_id"),
+    call("kms", "Decrypt", when="evidence-store.yaml names s3.kms_key_id"),
+)
 
 
 class S3Store(EvidenceStore):

@@ -36,7 +36,7 @@ def open_account_task(account: AccountScope, home_region: str) -> AccountSession
 
 @task(
     name="collect",
-    task_run_name="collect-{collector.service}-{account.account_id}-{region}",
+    task_run_name="collect-{collector.name}-{account.account_id}-{region}",
     timeout_seconds=1800,
     cache_policy=NO_CACHE,
     persist_result=False,
@@ -54,7 +54,7 @@ def collect_task(
     rows = sum(len(frame) for frame in result.tables.values())
     logger = get_run_logger()
     logger.info(
-        "collected %s in %s/%s: %d rows, %d gaps", collector.service, account.account_id, region, rows, len(result.gaps)
+        "collected %s in %s/%s: %d rows, %d gaps", collector.name, account.account_id, region, rows, len(result.gaps)
     )
     for gap in result.gaps:
         logger.warning(

@@ -205,8 +205,12 @@ def run_suite(
     return verdicts
 
 
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
 def _value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if _is_missing(value):
         return "missing"
     if hasattr(value, "item"):
         value = value.item()
@@ -226,6 +230,20 @@ def _applicability(frame: pd.DataFrame, control: Control) -> tuple[pd.Series | N
         return parse_condition(control.applies_when).mask(frame), None
     except Exception as exc:  # noqa: BLE001 - any failure means applicability is unknown, reported as ERROR
         return None, f"applies_when {control.applies_when!r} failed: {exc}"[:300]
+
+
+def _leaves_unknown(gap: EvidenceGap, reads: frozenset[str], row: dict[str, Any]) -> bool:
+    """Whether `gap` left one of the columns a control reads empty in `row` (no columns named: any of them)."""
+    affected = reads & set(gap.columns) if gap.columns else reads
+    return any(_is_missing(row.get(column)) for column in affected)
+
+
+def columns_read(control: Control) -> frozenset[str]:
+    """The columns a control's verdict depends on: its rule column and those `applies_when` names."""
+    columns = {control.rule.column}
+    if control.applies_when:
+        columns |= parse_condition(control.applies_when).columns
+    return frozenset(columns)
 
 
 def _applicable_ids(frame: pd.DataFrame, control: Control, mask: pd.Series | None, error: str | None) -> set[str]:
@@ -263,12 +281,20 @@ def findings_for_table(
     findings: list[Finding] = []
     applicability = [_applicability(frame, c) for c in controls] if not frame.empty else []
     verdicts = run_suite(context, table, frame, controls, run_id, applicability) if not frame.empty else None
-    resource_gaps = {g.resource_id: g for g in gaps if g.resource_id}
+    resource_gaps: dict[str, list[EvidenceGap]] = {}
+    for gap in gaps:
+        if gap.resource_id:
+            resource_gaps.setdefault(gap.resource_id, []).append(gap)
     row_ids = set(frame[ID_COLUMN].astype(str)) if ID_COLUMN in frame else set()
     # A resource whose first call failed (DescribeTable, DescribeKey…) has no row: it is an ERROR, not absent.
-    unread = [g for rid, g in sorted(resource_gaps.items()) if rid not in row_ids]
+    unread = [
+        next((g for g in found if not g.columns), found[0])
+        for rid, found in sorted(resource_gaps.items())
+        if rid not in row_ids
+    ]
     for index, control in enumerate(controls):
         expected = describe_rule(control.rule)
+        reads = columns_read(control)
 
         def finding(
             row: Any, status: Status, observed: str, message: str = "", *, c: Control = control, e: str = expected
@@ -293,8 +319,9 @@ def findings_for_table(
                 owner_route=str(row.get("owner_source") or ""),
             )
 
+        # A gap turns a control into ERROR only when it left a column the control reads unknown.
         for gap in gaps:
-            if gap.resource_id is None:
+            if gap.resource_id is None and gap.affects(reads):
                 findings.append(_scope_error(run_id, control, gap, expected, evidence_file))
         findings += [_unread_resource_error(run_id, control, gap, expected, evidence_file) for gap in unread]
         if frame.empty or verdicts is None:
@@ -309,16 +336,16 @@ def findings_for_table(
         error = query_error or verdicts.errors.get(control.id)
         for row in frame.to_dict("records"):
             rid = str(row[ID_COLUMN])
-            value = row.get(control.rule.column)
             observed = "; ".join(
                 f"{col} = {_value(row.get(col))}" for col in (control.rule.column, *control.observed_columns)
             )
-            gap = resource_gaps.get(rid)
-            unknown = _value(value) == "missing"
+            # A gap makes the row ERROR only where it left a column the control reads empty: a value that
+            # was collected is evidence, whatever else failed.
+            gap = next((g for g in resource_gaps.get(rid, ()) if _leaves_unknown(g, reads, row)), None)
             if error:
                 if rid in applicable_ids:
                     findings.append(finding(row, Status.ERROR, observed, f"validation error: {error}"))
-            elif rid in incomplete or (gap is not None and unknown and rid in gap_relevant):
+            elif rid in incomplete or (gap is not None and rid in gap_relevant):
                 reason = (
                     f"evidence missing: {gap.operation} {gap.error_code}: {gap.message}"[:500]
                     if gap

@@ -35,7 +35,7 @@ def check(root: Path) -> tuple[int, str]:
 def test_shipped_configs_pass() -> None:
     code, output = check(CONFIGS)
     assert code == 0, output
-    assert "configuration OK: 34 controls" in output
+    assert "configuration OK: 35 controls" in output
 
 
 def test_rule_kwarg_typo_names_the_kwarg_and_the_allowed_ones(configs: Path) -> None:
@@ -67,7 +67,7 @@ def test_yml_controls_are_read(configs: Path) -> None:
     (controls / "logs-retention-365.yaml").rename(controls / "logs-retention-365.yml")
     code, output = check(configs)
     assert code == 0, output
-    assert "34 controls" in output
+    assert "35 controls" in output
     edit(controls / "logs-retention-365.yml", "severity: medium", "severity: urgent")
     code, output = check(configs)
     assert code == 2
@@ -155,4 +155,81 @@ def test_run_exits_2_before_any_aws_call(configs: Path, tmp_path: Path, monkeypa
     output = " ".join(result.output.split())
     assert result.exit_code == 2, output
     assert "logs-retention-365.yaml" in output and "max_vlaue" in output
+    assert not (tmp_path / "evidence").exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "reason"),
+    [
+        ("column: retention_days", "column: retention_dayz", "rule.column", "did you mean 'retention_days'?"),
+        ("  kwargs:\n    min_value: 365", "  kwargs:\n    min_value: '365'", "kwargs.min_value", "must be a number"),
+        ("evidence_table: log_groups", "evidence_table: log_group", "evidence_table", "unknown evidence table"),
+    ],
+)
+def test_rule_columns_and_thresholds_are_checked_against_the_declared_table(
+    configs: Path, old: str, new: str, field: str, reason: str
+) -> None:
+    path = configs / "controls" / "logs-retention-365.yaml"
+    edit(path, old, new)
+    code, output = check(configs)
+    assert code == 2, output
+    assert f"{path}" in output and field in output and reason in output
+
+
+def test_observed_and_applies_when_columns_must_exist(configs: Path) -> None:
+    path = configs / "controls" / "logs-retention-365.yaml"
+    edit(path, "evidence_table: log_groups", "evidence_table: log_groups\nobserved_columns: [retention]")
+    code, output = check(configs)
+    assert code == 2 and "observed_columns[0]" in output and "no column 'retention'" in output
+    edit(path, "observed_columns: [retention]", "applies_when: retention_days > 0 and keep == True")
+    code, output = check(configs)
+    assert code == 2 and "applies_when" in output and "no column 'keep'" in output
+
+
+def test_threshold_of_another_type_than_the_column(configs: Path) -> None:
+    path = configs / "controls" / "kms-key-rotation.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "expect_column_values_to_be_in_set" in text and "value_set:\n    - true" in text, text
+    edit(path, "value_set:\n    - true", "value_set: ['true']")
+    code, output = check(configs)
+    assert code == 2 and "rule.kwargs" in output and "rotation_enabled is a boolean column" in output
+    edit(path, "expect_column_values_to_be_in_set", "expect_column_values_to_be_between")
+    edit(path, "value_set: ['true']", "min_value: 1")
+    code, output = check(configs)
+    assert code == 2 and "compares numbers, but rotation_enabled is a boolean column" in output
+
+
+BAD_CONFIGS = {
+    "kwarg typo": ("logs-retention-365.yaml", "min_value: 365", "max_vlaue: 365"),
+    "unknown table": ("logs-retention-365.yaml", "evidence_table: log_groups", "evidence_table: nope"),
+    "unknown column": ("logs-retention-365.yaml", "column: retention_days", "column: retention"),
+    "code in applies_when": (
+        "logs-retention-365.yaml",
+        "evidence_table: log_groups",
+        "evidence_table: log_groups\napplies_when: \"@pd.io.common.os.system('touch {pwned}') == 0\"",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+@pytest.mark.parametrize("command", [["check"], ["run", "nightly"]])
+def test_the_four_bad_configs_exit_2_with_no_aws_call(
+    configs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, command: list[str]
+) -> None:
+    from tests.support.api_calls import recorded_calls
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: no call could succeed
+    pwned = tmp_path / "pwned"
+    name, old, new = BAD_CONFIGS[case]
+    edit(configs / "controls" / name, old, new.format(pwned=pwned))
+    args = [*command, "--config", str(configs)]
+    if command[0] == "run":
+        args += ["--evidence-dir", str(tmp_path / "evidence")]
+    with recorded_calls() as calls:
+        result = runner.invoke(app, args, terminal_width=400)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert name in output
+    assert calls == []
+    assert not pwned.exists()
     assert not (tmp_path / "evidence").exists()

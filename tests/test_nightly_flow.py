@@ -14,13 +14,17 @@ from moto import mock_aws
 from complyflow.core.config import load_iam_policy
 from complyflow.demo import seed_demo_estate
 from flows.nightly import nightly_compliance
+from tasks.collect import COLLECTORS, TABLE_SOURCES
+from tasks.evidence import S3_STORE_CALLS
+from tasks.iam_policy import generate_policy
 from tests.drift.test_drift_flow import DEMO_MODEL_FAILURES
-from tests.support.api_calls import allowed_actions, is_allowed, recorded_actions
+from tests.support.api_calls import allowed_actions, is_allowed, recorded_calls
 from tests.vendors.test_demo_register import DEMO_VENDOR_FAILURES, DEMO_VENDOR_OWNERS
 
 EXPECTED_FAILURES = (
     {
         ("iam-user-console-mfa", "bob"),
+        ("ecr-repository-scan-on-push", "demo/fraud-training"),
         ("iam-access-key-rotation", "bob access key 1"),
         ("iam-access-key-unused", "erin access key 1"),
         ("iam-password-unused", "erin"),
@@ -47,15 +51,19 @@ EXPECTED_FAILURES = (
 
 
 CALLED_ACTIONS: list[str] = []
+CALLS: list[tuple[str, str, str | None]] = []
+#: Calls a run makes outside the collectors: opening an account (sts:GetCallerIdentity needs no permission).
+RUN_CALLS = {("sts", "AssumeRole"), ("sts", "GetCallerIdentity")}
 
 
 @pytest.fixture(scope="module")
 def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     with mock_aws():
         seed_demo_estate()
-        with recorded_actions() as actions:
+        with recorded_calls() as calls:
             result = nightly_compliance(evidence_dir=str(tmp_path_factory.mktemp("run") / "evidence"))
-        CALLED_ACTIONS[:] = actions
+        CALLS[:] = calls
+        CALLED_ACTIONS[:] = [action for _, _, action in calls if action]
         yield result
 
 
@@ -132,11 +140,49 @@ def test_collectors_call_only_actions_the_shipped_read_only_policy_allows(demo_r
 
 
 def test_shipped_policy_is_read_only() -> None:
-    read_prefixes = ("Describe", "Get", "List", "GenerateCredentialReport")
+    read_prefixes = ("Describe", "Get", "List", "GenerateCredentialReport", "Scan")
     for pattern in allowed_actions(load_iam_policy()):
+        if pattern == "sts:AssumeRole":
+            continue  # reaching the accounts of scope.yaml; what the role may do is this same policy
         service, action = pattern.split(":")
         assert "*" not in action, pattern
         assert action.startswith(read_prefixes), pattern
+
+
+def test_shipped_policy_is_the_generated_one() -> None:
+    """configs/iam-policy.json is `complyflow iam-policy --config configs`, byte for byte in meaning."""
+    assert load_iam_policy() == generate_policy(None)
+
+
+def test_the_code_calls_only_declared_operations(demo_run: dict) -> None:
+    declared = {(c.service, c.operation) for collector in COLLECTORS for c in collector.calls}
+    declared |= {(c.service, c.operation) for c in S3_STORE_CALLS} | RUN_CALLS
+    assert CALLS, "the run made no AWS call"
+    undeclared = sorted({(service, operation) for service, operation, _ in CALLS} - declared)
+    assert undeclared == [], f"called but declared by no collector: {undeclared}"
+
+
+def test_evidence_tables_have_exactly_their_declared_columns(demo_run: dict) -> None:
+    evidence = Path(demo_run["run_dir"]) / "evidence"
+    checked = 0
+    for path in sorted(evidence.glob("*.parquet")):
+        spec = next(s for s in TABLE_SOURCES[path.stem].declares if s.name == path.stem)
+        frame = pd.read_parquet(path)
+        assert sorted(frame.columns) == sorted(spec.column_names), path.stem
+        for column in spec.all_columns:
+            values = frame[column.name].dropna()
+            assert all(_has_type(v, column.type) for v in values), (path.stem, column.name, values.tolist()[:3])
+        checked += 1
+    assert checked == len(TABLE_SOURCES), sorted(p.stem for p in evidence.glob("*.parquet"))
+
+
+def _has_type(value: object, kind: str) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool) or type(value).__name__ == "bool_"
+    if kind in ("integer", "number"):
+        as_float = float(value)  # numpy ints and floats; integers with gaps come back as floats
+        return kind == "number" or as_float.is_integer()
+    return isinstance(value, str)
 
 
 def test_access_review_lists_every_principal_for_its_owner(demo_run: dict) -> None:

@@ -370,3 +370,49 @@ def test_observed_columns_are_shown_beside_the_rule_column() -> None:
     (finding,) = verdicts([with_context], data)
     assert finding.status == Status.FAIL
     assert finding.observed == "age_days = 120; statistic = psi; threshold = 0.2"
+
+
+def _gap(resource_id: str | None, columns: tuple[str, ...]) -> EvidenceGap:
+    return EvidenceGap(
+        account="111111111111",
+        region="eu-west-1",
+        service="x",
+        tables=(TABLE,),
+        operation="GetThing",
+        error_code="AccessDenied",
+        message="no",
+        resource_id=resource_id,
+        columns=columns,
+    )
+
+
+def test_resource_gap_on_columns_the_control_does_not_read_leaves_its_verdict() -> None:
+    data = frame([{"id": "a", "age_days": 100, "colour": "red"}, {"id": "b", "age_days": 10, "colour": None}])
+    findings = verdicts([control(kwargs={"max_value": 90}, applies_when=None)], data, gaps=[_gap("b", ("colour",))])
+    assert by_id(findings) == {"a": Status.FAIL, "b": Status.PASS}
+
+
+def test_resource_gap_on_the_rule_column_is_an_error() -> None:
+    data = frame([{"id": "a", "age_days": None}, {"id": "b", "age_days": 10}])
+    findings = verdicts([control()], data, gaps=[_gap("a", ("age_days",))])
+    assert by_id(findings) == {"a": Status.ERROR, "b": Status.PASS}
+
+
+def test_resource_gap_on_an_applies_when_column_is_an_error() -> None:
+    data = frame([{"id": "a", "age_days": 10, "status": None}, {"id": "b", "age_days": 10, "status": "Active"}])
+    findings = verdicts([control(applies_when="status == 'Active'")], data, gaps=[_gap("a", ("status",))])
+    assert by_id(findings) == {"a": Status.ERROR, "b": Status.PASS}
+
+
+def test_scope_gap_only_errors_the_controls_reading_its_columns() -> None:
+    data = frame([{"id": "a", "age_days": 10}])
+    assert by_id(verdicts([control()], data, gaps=[_gap(None, ("tags",))])) == {"a": Status.PASS}
+    errors = [f for f in verdicts([control()], data, gaps=[_gap(None, ())]) if f.status == Status.ERROR]
+    assert [f.resource_type for f in errors] == ["EvidenceScope"]
+
+
+def test_every_gap_of_a_resource_counts_not_just_the_last() -> None:
+    data = frame([{"id": "a", "age_days": None, "colour": None}])
+    gaps = [_gap("a", ("age_days",)), _gap("a", ("colour",))]
+    assert by_id(verdicts([control()], data, gaps=gaps)) == {"a": Status.ERROR}
+    assert by_id(verdicts([control()], data, gaps=list(reversed(gaps)))) == {"a": Status.ERROR}

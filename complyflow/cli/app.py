@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from complyflow.cli import audit_pack, check, notify, report, serve, verify
+from complyflow.cli import audit_pack, check, notify, report, serve, tables, verify
 from complyflow.cli.common import (
     ConfigOpt,
     EvidenceOpt,
@@ -151,7 +151,7 @@ def controls(
 
 
 # --- commands contributed by other modules: one register(app) line each ---
-for _command in (check, report, notify, serve, verify, audit_pack):
+for _command in (check, tables, report, notify, serve, verify, audit_pack):
     _command.register(app)
 
 

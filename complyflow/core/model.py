@@ -48,15 +48,22 @@ class EvidenceGap:
     error_code: str
     message: str
     resource_id: str | None = None  # None: the whole (account, region, service) scope is missing
+    #: the columns the failed call feeds (the collector's declaration); empty: every column of the row
+    columns: tuple[str, ...] = ()
+
+    def affects(self, columns: set[str] | frozenset[str]) -> bool:
+        """Whether a control reading `columns` cannot be decided because of this gap."""
+        return not self.columns or bool(set(self.columns) & columns)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["tables"] = list(self.tables)
+        data["columns"] = list(self.columns)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvidenceGap:
-        return cls(**{**data, "tables": tuple(data["tables"])})
+        return cls(**{**data, "tables": tuple(data["tables"]), "columns": tuple(data.get("columns", ()))})
 
 
 @dataclass(slots=True)

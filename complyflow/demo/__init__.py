@@ -249,6 +249,17 @@ def seed_logging() -> None:
     )
 
 
+def seed_registries() -> None:
+    """ECR: a serving image repository scanned on push, a training one that is not (the registry has no rules)."""
+    ecr = _client("ecr")
+    ecr.create_repository(
+        repositoryName="demo/churn-serving",
+        imageScanningConfiguration={"scanOnPush": True},
+        tags=[{"Key": "owner", "Value": "ml-research"}],
+    )
+    ecr.create_repository(repositoryName="demo/fraud-training", tags=[{"Key": "owner", "Value": "data-eng"}])
+
+
 def _make_ids_deterministic() -> None:
     """Seed moto's id generator so that KMS key ids (and so finding keys) repeat from one demo to the next."""
     from moto.moto_api._internal import mock_random
@@ -276,4 +287,5 @@ def seed_demo_estate(now: datetime | None = None) -> None:
     )
     seed_encryption(now)
     seed_logging()
+    seed_registries()
     seed_models(now)

@@ -2,45 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import datetime
 from pathlib import Path
 
 from complyflow.core.config import ConfigError
 from complyflow.core.model import CollectorResult
 from tasks.aws import AWS_ERRORS, AccountSession
-from tasks.collect import (
-    cloudtrail,
-    dynamodb,
-    ec2,
-    iam,
-    kms,
-    logs,
-    model_drift,
-    rds,
-    s3,
-    sagemaker,
-    sagemaker_models,
-    vendors,
-)
 from tasks.collect.base import CollectContext, Collector
 
-COLLECTORS: tuple[Collector, ...] = tuple(
-    module.COLLECTOR
-    for module in (
-        iam,
-        s3,
-        ec2,
-        rds,
-        dynamodb,
-        sagemaker,
-        sagemaker_models,
-        kms,
-        logs,
-        cloudtrail,
-        model_drift,
-        vendors,
-    )
-)
+#: Modules of this package that are not collectors.
+#: Account-wide collectors (IAM, S3: the longest) start first; organisation-wide ones (registers) last.
+_SCOPE_ORDER = {"global": 0, "regional": 1, "organization": 2}
+_HELPERS = frozenset({"base", "parallel", "policy_documents", "tags"})
+
+
+def _discover() -> tuple[Collector, ...]:
+    """Every `COLLECTOR` declared by a module of this package: a new kind of evidence is one new module.
+
+    Ordered by scope, then name, so tasks, logs and the generated reference keep one order.
+    """
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        if module.name in _HELPERS:
+            continue
+        collector = getattr(importlib.import_module(f"{__name__}.{module.name}"), "COLLECTOR", None)
+        if not isinstance(collector, Collector):
+            raise TypeError(f"{__name__}.{module.name} declares no COLLECTOR; add it to _HELPERS if it is a helper")
+        found.append(collector)
+    return tuple(sorted(found, key=lambda c: (_SCOPE_ORDER[c.scope], c.name)))
+
+
+COLLECTORS: tuple[Collector, ...] = _discover()
 TABLE_SOURCES: dict[str, Collector] = {table: c for c in COLLECTORS for table in c.tables}
 
 
@@ -48,7 +42,7 @@ def collectors_for(tables: set[str]) -> list[Collector]:
     """The collectors needed to fill `tables`, in registry order."""
     unknown = tables - set(TABLE_SOURCES)
     if unknown:
-        raise KeyError(f"no collector fills evidence table(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(f"no collector fills evidence table(s): {', '.join(sorted(unknown))} (complyflow tables)")
     return [c for c in COLLECTORS if set(c.tables) & tables]
 
 
@@ -75,6 +69,8 @@ def run_collector(
         as_of=as_of,
         config_dir=config_dir,
         scope_regions=scope_regions,
+        calls=collector.calls,
+        specs=collector.declares,
     )
     try:
         collector.collect(ctx)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from complyflow.core.model import BASE_COLUMNS, CollectorResult, EvidenceGap
+from complyflow.core.model import CollectorResult, EvidenceGap
+from complyflow.core.tables import AwsCall, TableSpec
 from tasks.aws import AccountSession, error_code, error_message
 
 
@@ -31,6 +32,10 @@ class CollectContext:
     config_dir: Path | None = None  # for evidence sources kept as policy data (registers, inventories)
     #: every region of the run's scope, so a global collector can place resources by region in a few calls
     scope_regions: tuple[str, ...] = ()
+    #: the collector's declared calls: a gap on one of them names the columns it leaves unknown
+    calls: tuple[AwsCall, ...] = ()
+    #: the declared tables, so that an empty table still has its columns
+    specs: tuple[TableSpec, ...] = ()
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     gaps: list[EvidenceGap] = field(default_factory=list)
 
@@ -92,8 +97,17 @@ class CollectContext:
                 error_code=error_code(exc),
                 message=error_message(exc),
                 resource_id=resource_id,
+                columns=self.fed_by(operation),
             )
         )
+
+    def fed_by(self, operation: str) -> tuple[str, ...]:
+        """The columns a call feeds (declared), empty (every column) for a listing or an undeclared call."""
+        service, _, name = operation.rpartition(":")
+        for declared in self.calls:
+            if declared.operation == name and (not service or declared.iam_action.startswith(f"{service}:")):
+                return declared.feeds
+        return ()
 
     def days_since(self, moment: datetime | None) -> int | None:
         """Whole days between `moment` and the collection time (floor), None when unknown."""
@@ -105,10 +119,11 @@ class CollectContext:
 
     def result(self) -> CollectorResult:
         tables = {}
+        declared = {spec.name: spec for spec in self.specs}
         for name in self.tables:
             rows = self.rows.get(name, [])
-            frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(BASE_COLUMNS))
-            tables[name] = frame
+            columns = [c for c in declared[name].column_names if c != "owner_source"] if name in declared else None
+            tables[name] = pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
         # Per-resource calls run concurrently; sorted, the same estate gives the same gaps.json.
         gaps = sorted(self.gaps, key=lambda g: (g.operation, g.resource_id or "", g.error_code))
         return CollectorResult(tables=tables, gaps=gaps)
@@ -119,14 +134,26 @@ CollectFn = Callable[[CollectContext], None]
 
 @dataclass(frozen=True, slots=True)
 class Collector:
-    """Declaration of one evidence source: its service, its scope and the tables it fills."""
+    """Declaration of one evidence source: what it reads, where, the tables it fills and the calls it makes.
 
+    `name` is unique (task names, logs); `service` is the AWS client it mainly uses. `declares` and
+    `calls` are the single source for `complyflow check`, `complyflow tables`, `complyflow iam-policy`
+    and the columns an evidence gap affects; tests fail when the code calls an undeclared operation or
+    fills an undeclared column.
+    """
+
+    name: str
     service: str
     #: regional: once per (account, region); global: once per account; organization: once per run
     scope: Literal["global", "regional", "organization"]
-    tables: tuple[str, ...]
+    declares: tuple[TableSpec, ...]
+    calls: tuple[AwsCall, ...]
     collect: CollectFn
     description: str = ""
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.declares)
 
 
 def tag_dict(tags: list[dict[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:

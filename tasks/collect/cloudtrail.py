@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from complyflow.core.tables import TAG_COLUMNS, Column, TableSpec, call
 from tasks.collect.base import CollectContext, Collector, tag_dict
 
 TRAILS = "cloudtrail_trails"
@@ -69,9 +70,31 @@ def collect_cloudtrail(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="cloudtrail",
     service="cloudtrail",
     scope="regional",
-    tables=(TRAILS, REGIONS),
+    declares=(
+        TableSpec(
+            TRAILS,
+            "One row per trail homed in the region.",
+            (
+                Column("is_multi_region", "boolean", "the trail records every region"),
+                Column("log_file_validation", "boolean", "log file integrity validation (digest files) on"),
+                Column("is_logging", "boolean", "the trail is recording now"),
+                Column("s3_bucket", "string", "bucket receiving the trail's log files"),
+            ),
+        ),
+        TableSpec(
+            REGIONS,
+            "One row per (account, region): whether any logging trail covers the region.",
+            (Column("has_logging_trail", "boolean", "a logging trail (homed here, or multi-region) covers it"),),
+        ),
+    ),
+    calls=(
+        call("cloudtrail", "DescribeTrails"),
+        call("cloudtrail", "GetTrailStatus", "is_logging", "has_logging_trail"),
+        call("cloudtrail", "ListTags", *TAG_COLUMNS),
+    ),
     collect=collect_cloudtrail,
     description="CloudTrail trails, log file validation and regional coverage",
 )

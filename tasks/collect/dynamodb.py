@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from complyflow.core.tables import TAGGING, Column, TableSpec, call, tag_fallback
 from tasks.aws import AWS_ERRORS, paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
@@ -113,9 +114,27 @@ def collect_dynamodb(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="dynamodb-tables",
     service="dynamodb",
     scope="regional",
-    tables=(TABLE,),
+    declares=(
+        TableSpec(
+            TABLE,
+            "One row per DynamoDB table in the region.",
+            (
+                Column("encryption", "string", "AWS_OWNED, AWS_MANAGED (aws/dynamodb) or CUSTOMER_MANAGED key"),
+                Column("kms_key_arn", "string", "the table's KMS key; empty for the AWS-owned key"),
+            ),
+        ),
+    ),
+    calls=(
+        call("dynamodb", "ListTables"),
+        call("dynamodb", "DescribeTable"),
+        call("kms", "ListAliases", "encryption", when="a table uses a KMS key"),
+        call("kms", "DescribeKey", "encryption", when="a table uses a KMS key and kms:ListAliases is refused"),
+        TAGGING,
+        tag_fallback("dynamodb", "ListTagsOfResource"),
+    ),
     collect=collect_dynamodb,
     description="DynamoDB table encryption key type",
 )

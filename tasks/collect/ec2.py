@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from complyflow.core.tables import Column, TableSpec, call
 from tasks.collect.base import CollectContext, Collector
 
 TABLE = "ec2_regional"
@@ -19,9 +20,17 @@ def collect_ec2(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="ec2-settings",
     service="ec2",
     scope="regional",
-    tables=(TABLE,),
+    declares=(
+        TableSpec(
+            TABLE,
+            "One row per (account, region): the region's EC2 account settings.",
+            (Column("ebs_encryption_by_default", "boolean", "new EBS volumes are encrypted by default"),),
+        ),
+    ),
+    calls=(call("ec2", "GetEbsEncryptionByDefault", "ebs_encryption_by_default"),),
     collect=collect_ec2,
     description="EBS encryption by default per region",
 )

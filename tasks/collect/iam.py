@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
+from complyflow.core.tables import Column, TableSpec, call
 from tasks.collect.base import CollectContext, Collector, tag_dict
+from tasks.collect.policy_documents import grants_full_admin
 
 ADMIN_POLICY_ARN_SUFFIX = ":iam::aws:policy/AdministratorAccess"
 REPORT_WAIT_SECONDS = 60
@@ -39,27 +39,6 @@ def credential_report(iam: Any) -> list[dict[str, str]]:
     content = iam.get_credential_report()["Content"]
     text = content.decode("utf-8") if isinstance(content, bytes) else content
     return list(csv.DictReader(io.StringIO(text)))
-
-
-def _statements(document: Any) -> list[dict[str, Any]]:
-    if isinstance(document, str):
-        document = json.loads(unquote(document))
-    statements = document.get("Statement", [])
-    return statements if isinstance(statements, list) else [statements]
-
-
-def grants_full_admin(document: Any) -> bool:
-    """True when a policy document allows every action on every resource (`*:*`)."""
-    for statement in _statements(document):
-        if statement.get("Effect") != "Allow":
-            continue
-        actions = statement.get("Action", [])
-        resources = statement.get("Resource", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        resources = [resources] if isinstance(resources, str) else resources
-        if "*" in actions and "*" in resources:
-            return True
-    return False
 
 
 def _is_admin_policy(arn: str, managed_docs: dict[str, Any]) -> bool:
@@ -250,10 +229,65 @@ def _add_principal(
     )
 
 
+_REPORT = ("password_enabled", "mfa_active", "password_unused_days", "created_days")
+
 COLLECTOR = Collector(
+    name="iam",
     service="iam",
     scope="global",
-    tables=("iam_account", "iam_users", "iam_access_keys", "iam_principals"),
+    declares=(
+        TableSpec(
+            "iam_account",
+            "One row per account: account-wide IAM settings.",
+            (Column("root_mfa_enabled", "boolean", "the root user has an MFA device"),),
+        ),
+        TableSpec(
+            "iam_users",
+            "One row per IAM user (credential report joined with authorization details).",
+            (
+                Column("admin_policy_attached_directly", "boolean", "AdministratorAccess attached to the user itself"),
+                Column("password_enabled", "boolean", "the user has a console password"),
+                Column("mfa_active", "boolean", "the user has an MFA device"),
+                Column(
+                    "password_unused_days",
+                    "integer",
+                    "days since the password was last used (or since creation if never); null: no password",
+                ),
+                Column("created_days", "integer", "days since the user was created"),
+            ),
+        ),
+        TableSpec(
+            "iam_access_keys",
+            "One row per access key (slot 1 and 2 of each user that has one).",
+            (
+                Column("user_name", "string", "the user owning the key"),
+                Column("key_slot", "integer", "1 or 2, as in the credential report"),
+                Column("status", "string", "Active or Inactive"),
+                Column("age_days", "integer", "days since the key was created or last rotated"),
+                Column("unused_days", "integer", "days since the key was last used (or since creation if never)"),
+                Column("last_used_service", "string", "service of the last use; N/A when never used"),
+            ),
+        ),
+        TableSpec(
+            "iam_principals",
+            "One row per IAM user and role: what it can do and when it was last active (access reviews).",
+            (
+                Column("groups", "string", "comma-separated IAM groups (users)"),
+                Column("attached_policies", "string", "comma-separated names of attached managed policies"),
+                Column("inline_policies", "string", "comma-separated names of inline policies"),
+                Column("is_admin", "boolean", "allowed every action on every resource, by any route"),
+                Column("admin_via", "string", "how: attached policy, inline policy, group"),
+                Column("last_activity", "date", "ISO time of the last password / key / role use; empty: never"),
+                Column("inactive_days", "integer", "days since last_activity; null: never used"),
+            ),
+        ),
+    ),
+    calls=(
+        call("iam", "GetAccountSummary", "root_mfa_enabled"),
+        call("iam", "GetAccountAuthorizationDetails"),
+        call("iam", "GenerateCredentialReport", *_REPORT),
+        call("iam", "GetCredentialReport", *_REPORT),
+    ),
     collect=collect_iam,
     description="IAM credential report, authorization details and account summary",
 )

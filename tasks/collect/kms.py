@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from complyflow.core.tables import TAGGING, Column, TableSpec, call, tag_fallback
 from tasks.aws import AWS_ERRORS, paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
@@ -65,10 +66,34 @@ def collect_kms(ctx: CollectContext) -> None:
             ctx.add(TABLE, resource_type="AwsKmsKey", **row)
 
 
+KEYS = TableSpec(
+    TABLE,
+    "One row per KMS key in the region, AWS-managed and customer-managed.",
+    (
+        Column("key_manager", "string", "CUSTOMER or AWS"),
+        Column("key_state", "string", "Enabled, Disabled, PendingDeletion, PendingImport, Unavailable, …"),
+        Column("key_spec", "string", "SYMMETRIC_DEFAULT, RSA_2048, ECC_NIST_P256, HMAC_256, …"),
+        Column("origin", "string", "AWS_KMS, EXTERNAL, AWS_CLOUDHSM or EXTERNAL_KEY_STORE"),
+        Column(
+            "rotation_enabled",
+            "boolean",
+            "automatic rotation on; null where AWS cannot rotate (AWS-managed, asymmetric, imported, pending)",
+        ),
+    ),
+)
+
 COLLECTOR = Collector(
+    name="kms-keys",
     service="kms",
     scope="regional",
-    tables=(TABLE,),
+    declares=(KEYS,),
+    calls=(
+        call("kms", "ListKeys"),
+        call("kms", "DescribeKey"),
+        call("kms", "GetKeyRotationStatus", "rotation_enabled", when="customer-managed symmetric AWS_KMS keys"),
+        TAGGING,
+        tag_fallback("kms", "ListResourceTags"),
+    ),
     collect=collect_kms,
     description="KMS key rotation",
 )

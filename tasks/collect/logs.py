@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from complyflow.core.tables import TAGGING, Column, TableSpec, call, tag_fallback
 from tasks.aws import paginate
 from tasks.collect.base import CollectContext, Collector
 from tasks.collect.tags import resource_tags, tags_by_arn
@@ -38,9 +39,21 @@ def collect_logs(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="log-groups",
     service="logs",
     scope="regional",
-    tables=(TABLE,),
+    declares=(
+        TableSpec(
+            TABLE,
+            "One row per CloudWatch Logs log group in the region.",
+            (Column("retention_days", "integer", "retention in days; 0 means the group never expires"),),
+        ),
+    ),
+    calls=(
+        call("logs", "DescribeLogGroups"),
+        TAGGING,
+        tag_fallback("logs", "ListTagsForResource"),
+    ),
     collect=collect_logs,
     description="CloudWatch Logs retention",
 )

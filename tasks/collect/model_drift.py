@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from complyflow.core.tables import Column, TableSpec, call
 from tasks.aws import error_code
 from tasks.collect.base import CollectContext, Collector
 from tasks.drift.inventory import DriftSources, Inventory, ModelEntry, load_inventory, metric_name, normalise_floors
@@ -389,10 +390,103 @@ def _iso(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat() if moment else ""
 
 
+_MODEL = (
+    Column("model_id", "string", "the models.yaml entry's id"),
+    Column("lifecycle_status", "string", "development, staging, production or retired (models.yaml)"),
+    Column("risk_tier", "string", "the entry's risk tier (models.yaml)"),
+)
+_REPORT = (
+    Column("source", "string", "model-monitor, evidently or computed (complyflow's own PSI / KS)"),
+    Column("report", "string", "the report's name within its source (e.g. a monitoring schedule)"),
+)
+#: Where drift reports are read from: the s3:// locations in models.yaml (policy: S3 reads narrowed to them).
+DRIFT_REPORT_OBJECTS = "drift-report-objects"
+DRIFT_REPORT_BUCKETS = "drift-report-buckets"
+
 COLLECTOR = Collector(
+    name="model-inventory",
     service="model-inventory",
     scope="organization",
-    tables=(INVENTORY, REPORTS, DRIFT, QUALITY),
+    declares=(
+        TableSpec(
+            INVENTORY,
+            "One row per models.yaml entry (AI Security Policy 4.1).",
+            (
+                *_MODEL,
+                Column("purpose", "string", "what the model is for"),
+                Column("inventory_owner", "string", "the owner named in models.yaml"),
+                Column("sagemaker_endpoint", "string", "the endpoint it is deployed on; empty: none named"),
+                Column("drift_sources", "string", "comma-separated drift sources configured"),
+                Column("missing_fields", "string", "comma-separated required fields the entry lacks; empty: none"),
+            ),
+        ),
+        TableSpec(
+            REPORTS,
+            "One row per (model, drift source, report): when its latest report was written.",
+            (
+                *_MODEL,
+                *_REPORT,
+                Column("report_uri", "string", "where the report was read"),
+                Column("report_time", "date", "ISO time the report was written"),
+                Column("report_age_days", "integer", "days since report_time; null: unreadable"),
+                Column("features_checked", "integer", "features the report covers"),
+                Column("report_error", "string", "why the source could not be read; empty: read"),
+            ),
+        ),
+        TableSpec(
+            DRIFT,
+            "One row per (model, source, report, feature, statistic).",
+            (
+                *_MODEL,
+                *_REPORT,
+                Column("feature", "string", "the input feature (or (report) for an unreadable source)"),
+                Column("statistic", "string", "psi, ks_pvalue, constraint_violations, drift_score, …"),
+                Column("value", "number", "the observed statistic"),
+                Column("threshold", "number", "the threshold governing it (models.yaml, else the tool's)"),
+                Column("bound", "string", "max or min: which side of the threshold is drift"),
+                Column("drift_margin", "number", "distance to the threshold, negative when past it"),
+                Column("ks_statistic", "number", "the KS D statistic, for computed KS rows"),
+                Column("detail", "string", "the tool's own words on the feature"),
+                Column("report_time", "date", "ISO time the report was written"),
+                Column("report_uri", "string", "where the report was read"),
+            ),
+        ),
+        TableSpec(
+            QUALITY,
+            "One row per (model, source, report, quality metric with a floor in models.yaml).",
+            (
+                *_MODEL,
+                *_REPORT,
+                Column("metric", "string", "normalised metric name, e.g. auc, accuracy"),
+                Column("value", "number", "the reported value"),
+                Column("floor", "number", "the floor models.yaml sets"),
+                Column("quality_margin", "number", "value - floor, negative when below the floor"),
+                Column("report_time", "date", "ISO time the report was written"),
+            ),
+        ),
+    ),
+    calls=(
+        call(
+            "s3",
+            "ListObjectsV2",
+            when="a drift source in models.yaml is an s3:// prefix",
+            action="s3:ListBucket",
+            resources=DRIFT_REPORT_BUCKETS,
+        ),
+        call(
+            "s3",
+            "GetObject",
+            when="a drift source in models.yaml is on S3",
+            resources=DRIFT_REPORT_OBJECTS,
+        ),
+        call(
+            "s3",
+            "HeadObject",
+            when="a drift source in models.yaml is on S3",
+            action="s3:GetObject",
+            resources=DRIFT_REPORT_OBJECTS,
+        ),
+    ),
     collect=collect_model_drift,
     description="Model inventory (models.yaml) and drift reports: Model Monitor, Evidently, computed PSI / KS",
 )

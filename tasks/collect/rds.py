@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from complyflow.core.tables import Column, TableSpec, call
 from tasks.aws import paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 
@@ -23,9 +24,21 @@ def collect_rds(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="rds-instances",
     service="rds",
     scope="regional",
-    tables=(TABLE,),
+    declares=(
+        TableSpec(
+            TABLE,
+            "One row per RDS DB instance (tags come with DescribeDBInstances).",
+            (
+                Column("engine", "string", "database engine, e.g. postgres, mysql, aurora-postgresql"),
+                Column("storage_encrypted", "boolean", "storage encrypted at rest"),
+                Column("kms_key_id", "string", "ARN of the KMS key encrypting the storage; empty when none"),
+            ),
+        ),
+    ),
+    calls=(call("rds", "DescribeDBInstances"),),
     collect=collect_rds,
     description="RDS DB instance storage encryption",
 )

@@ -11,9 +11,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from complyflow.core.tables import TAGGING, Column, TableSpec, call, tag_fallback
 from tasks.aws import AWS_ERRORS
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
+from tasks.collect.policy_documents import denies_insecure_transport
 from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
 
 TABLE = "s3_buckets"
@@ -57,28 +59,6 @@ def _bucket_region(s3: Any, bucket: dict[str, Any]) -> str:
         return str(bucket["BucketRegion"])
     location = s3.get_bucket_location(Bucket=bucket["Name"]).get("LocationConstraint")
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
-
-
-def denies_insecure_transport(policy: dict[str, Any] | None) -> bool:
-    """True when the policy denies every request made without TLS (aws:SecureTransport = false)."""
-    if not policy:
-        return False
-    statements = policy.get("Statement", [])
-    for statement in statements if isinstance(statements, list) else [statements]:
-        if statement.get("Effect") != "Deny":
-            continue
-        principal = statement.get("Principal")
-        if principal not in ("*", {"AWS": "*"}):
-            continue
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if not any(a in ("*", "s3:*") for a in actions):
-            continue
-        for operator in ("Bool", "BoolIfExists"):
-            value = statement.get("Condition", {}).get(operator, {}).get("aws:SecureTransport")
-            if str(value).lower() in ("false", "['false']"):
-                return True
-    return False
 
 
 def _encryption(s3: Any, name: str) -> str:
@@ -142,7 +122,7 @@ def _inspect(ctx: CollectContext, name: str, region: str | None, tagged: TagInde
     except AWS_ERRORS as exc:
         ctx.gap("GetBucketEncryption", exc, resource_id=arn)
     try:
-        facts["tls_only_policy"] = denies_insecure_transport(_policy(regional, name))
+        facts["tls_only_policy"] = denies_insecure_transport(_policy(regional, name), bucket=name)
     except (*AWS_ERRORS, ValueError) as exc:
         ctx.gap("GetBucketPolicy", exc, resource_id=arn)
     tags = resource_tags(ctx, tagged if region else None, arn, "GetBucketTagging", lambda: _tags(regional, name))
@@ -164,9 +144,27 @@ def collect_s3(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="s3-buckets",
     service="s3",
     scope="global",
-    tables=(TABLE,),
+    declares=(
+        TableSpec(
+            TABLE,
+            "One row per S3 bucket of the account, placed in its own region.",
+            (
+                Column("default_encryption", "string", "default encryption: AES256, aws:kms, aws:kms:dsse or none"),
+                Column("tls_only_policy", "boolean", "the bucket policy denies every request made without TLS"),
+            ),
+        ),
+    ),
+    calls=(
+        call("s3", "ListBuckets", action="s3:ListAllMyBuckets"),
+        call("s3", "GetBucketLocation", "region", when="ListBuckets does not say a bucket's region"),
+        call("s3", "GetBucketEncryption", "default_encryption", action="s3:GetEncryptionConfiguration"),
+        call("s3", "GetBucketPolicy", "tls_only_policy"),
+        TAGGING,
+        tag_fallback("s3", "GetBucketTagging"),
+    ),
     collect=collect_s3,
     description="S3 default encryption, TLS-only bucket policy and tags",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from complyflow.core.tables import TAGGING, Column, TableSpec, call, tag_fallback
 from tasks.aws import AWS_ERRORS, paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.collect.parallel import map_bounded
@@ -42,9 +43,25 @@ def collect_sagemaker(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="sagemaker-notebooks",
     service="sagemaker",
     scope="regional",
-    tables=(TABLE,),
+    declares=(
+        TableSpec(
+            TABLE,
+            "One row per SageMaker notebook instance in the region.",
+            (
+                Column("kms_key_id", "string", "the KMS key encrypting the notebook's storage volume; empty: none"),
+                Column("has_kms_key", "boolean", "a customer KMS key encrypts the storage volume"),
+            ),
+        ),
+    ),
+    calls=(
+        call("sagemaker", "ListNotebookInstances"),
+        call("sagemaker", "DescribeNotebookInstance", "kms_key_id", "has_kms_key"),
+        TAGGING,
+        tag_fallback("sagemaker", "ListTags"),
+    ),
     collect=collect_sagemaker,
     description="SageMaker notebook instance KMS encryption",
 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from complyflow.core.tables import TAG_COLUMNS, Column, TableSpec, call
 from tasks.aws import paginate
 from tasks.collect.base import CollectContext, Collector, tag_dict
 from tasks.drift.inventory import load_inventory
@@ -63,9 +64,36 @@ def collect_sagemaker_endpoints(ctx: CollectContext) -> None:
 
 
 COLLECTOR = Collector(
+    name="sagemaker-endpoints",
     service="sagemaker",
     scope="regional",
-    tables=(TABLE,),
+    declares=(
+        TableSpec(
+            TABLE,
+            "One row per SageMaker endpoint in the region, matched against configs/models.yaml.",
+            (
+                Column("endpoint_status", "string", "InService, Creating, Updating, Failed, Deleting, …"),
+                Column("endpoint_config", "string", "name of the endpoint configuration in use"),
+                Column("served_models", "json", "JSON list of the SageMaker models of its production variants"),
+                Column("inventory_model_id", "string", "id of the models.yaml entry naming it; empty: none"),
+                Column("inventory_status", "string", "lifecycle status of that entry"),
+                Column("registered", "boolean", "listed in the model inventory; null when its models are unknown"),
+            ),
+        ),
+    ),
+    calls=(
+        call("sagemaker", "ListEndpoints"),
+        call("sagemaker", "DescribeEndpoint", "endpoint_config", "served_models", "registered", "inventory_model_id"),
+        call(
+            "sagemaker",
+            "DescribeEndpointConfig",
+            "endpoint_config",
+            "served_models",
+            "registered",
+            "inventory_model_id",
+        ),
+        call("sagemaker", "ListTags", *TAG_COLUMNS),
+    ),
     collect=collect_sagemaker_endpoints,
     description="SageMaker endpoints and their models, matched against the model inventory",
 )

@@ -14,6 +14,7 @@ from datetime import UTC, date
 from typing import Any
 
 from complyflow.core.config import DEFAULT_CONFIG_DIR
+from complyflow.core.tables import Column, TableSpec, call
 from tasks.collect.base import CollectContext, Collector
 from tasks.vendors.answers import check_answer_folder, merge_answer_file
 from tasks.vendors.fields import slug
@@ -301,10 +302,86 @@ def _add_malformed(ctx: CollectContext, row: ParsedRow, key: str) -> None:
         ctx.gap(OPERATION, error, resource_id=resource_id, tables=(table,))
 
 
+_VENDOR = (
+    Column("vendor_id", "string", "the register's vendor id"),
+    Column("vendor", "string", "the vendor's name"),
+)
+#: The vendor register when it lives in AWS (vendors.yaml `source`): the policy grants reads on it only.
+VENDOR_REGISTER = "vendor-register"
+_COUNT = "integer"
+
 COLLECTOR = Collector(
+    name="vendors",
     service="vendors",
     scope="organization",
-    tables=TABLES,
+    declares=(
+        TableSpec(
+            VENDORS,
+            "One row per vendor of the register; dates are also given as day counts from the run (negative: past).",
+            (
+                *_VENDOR,
+                Column("service", "string", "what the vendor provides"),
+                Column("risk_tier", "string", "critical, high, medium or low"),
+                Column("personal_data", "boolean", "the vendor processes personal data"),
+                Column("uses_ai", "boolean", "the vendor's service uses AI"),
+                Column("business_owner", "string", "who owns the relationship"),
+                Column("security_owner", "string", "who owns the vendor's security review (routes findings)"),
+                Column("last_assessment", "date", "date of the last security assessment"),
+                Column("next_review_due", "date", "review date set in the register, if any"),
+                Column("review_interval_days", _COUNT, "review interval of the vendor's risk tier (vendors.yaml)"),
+                Column("review_due", "date", "the earlier of next_review_due and last_assessment + interval"),
+                Column("review_due_basis", "string", "which of the two set review_due"),
+                Column("review_due_in_days", _COUNT, "days until review_due (negative: overdue)"),
+                Column("days_since_assessment", _COUNT, "days since last_assessment"),
+                Column("questionnaire_sent", "date", "when the last security questionnaire was sent"),
+                Column("questionnaire_received", "date", "when the last answers came back"),
+                Column("questionnaire_outstanding", "boolean", "a questionnaire was sent and not answered since"),
+                Column("days_since_questionnaire_sent", _COUNT, "days since questionnaire_sent"),
+                Column("dpa_signed", "date", "when the data processing agreement was signed"),
+                Column("dpa_in_place", "boolean", "a data processing agreement is signed"),
+                Column("right_to_audit", "boolean", "the contract grants a right to audit"),
+                Column("contract_end", "date", "contract end date"),
+                Column("days_until_contract_end", _COUNT, "days until contract_end (negative: ended)"),
+                Column("questions_applicable", _COUNT, "questionnaire questions that apply to the vendor"),
+                Column("questions_unanswered", _COUNT, "applicable questions without an answer"),
+                Column("ai_questions_unanswered", _COUNT, "AI-specific applicable questions without an answer"),
+                Column("register_location", "string", "file and line (or item) of the register row"),
+                Column("register_errors", "string", "why the row could not be read; null: it could"),
+            ),
+        ),
+        TableSpec(
+            CERTIFICATIONS,
+            "One row per (vendor, certification) required for its tier or held.",
+            (
+                *_VENDOR,
+                Column("certification", "string", "e.g. ISO 27001, SOC 2 Type II"),
+                Column("required", "boolean", "required for the vendor's risk tier (vendors.yaml)"),
+                Column("held", "boolean", "the register lists it"),
+                Column("expires", "date", "its expiry date (latest, if listed twice)"),
+                Column("days_until_expiry", _COUNT, "days until expires (negative: expired)"),
+            ),
+        ),
+        TableSpec(
+            ANSWERS,
+            "One row per (vendor, applicable questionnaire question).",
+            (
+                *_VENDOR,
+                Column("question_id", "string", "the questionnaire's question id"),
+                Column("question", "string", "the question's text"),
+                Column("topic", "string", "the question's topic"),
+                Column("ai_specific", "boolean", "the question is about AI"),
+                Column("answered", "boolean", "an answer was given"),
+                Column("answer", "string", "the vendor's answer"),
+                Column("required_answer", "string", "what the policy requires, in words"),
+                Column("answer_meets_policy", "boolean", "the answer meets the requirement; null: unanswered"),
+                Column("answer_location", "string", "where the answer was read"),
+            ),
+        ),
+    ),
+    calls=(
+        call("dynamodb", "Scan", when="vendors.yaml source kind: dynamodb", resources=VENDOR_REGISTER),
+        call("s3", "GetObject", when="vendors.yaml source kind: s3", resources=VENDOR_REGISTER),
+    ),
     collect=collect_vendors,
     description="Vendor register (configs/vendors.yaml source), certifications and questionnaire answers",
 )

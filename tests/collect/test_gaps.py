@@ -120,3 +120,25 @@ def test_a_bug_in_a_collector_fails_loudly_instead_of_reading_as_access_denied()
     account = open_account(AccountScope(name="demo"), "us-east-1")
     with pytest.raises(KeyError, match="EbsEncryptionByDefualt"):
         run_collector(replace(COLLECTOR, collect=buggy), account, "us-east-1", datetime.now(UTC))
+
+
+def test_a_gap_names_the_columns_its_call_feeds() -> None:
+    """The declaration says what a failed call leaves unknown: rotation status, not the whole key."""
+    kms = boto3.client("kms")
+    kms.create_key(Description="rotated")
+    with denied("GetKeyRotationStatus"):
+        result = collect("kms_keys")
+    (gap,) = result.gaps
+    assert gap.columns == ("rotation_enabled",)
+
+
+def test_a_tag_gap_leaves_controls_that_do_not_read_tags_decided() -> None:
+    """cloudtrail:ListTags refused: the trails' tags are unknown, their settings are not."""
+    boto3.client("s3").create_bucket(Bucket="trail-logs")
+    boto3.client("cloudtrail").create_trail(Name="trail-all", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+    with denied("ListTags"):
+        result = collect("cloudtrail_trails")
+    (gap,) = result.gaps
+    assert gap.resource_id is None and set(gap.columns) == {"tags", "owner", "owner_source"}
+    statuses = {str(f.status) for f in evaluate("cloudtrail-multi-region", result=result)}
+    assert statuses == {"PASS"}

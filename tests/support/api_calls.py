@@ -30,23 +30,33 @@ def iam_action(client: BaseClient, operation: str) -> str | None:
 
 
 @contextmanager
-def recorded_actions() -> Iterator[list[str]]:
+def recorded_calls() -> Iterator[list[tuple[str, str, str | None]]]:
+    """Every API call made inside the block, as (boto3 service, operation, IAM action or None)."""
     original = BaseClient._make_api_call
-    actions: list[str] = []
+    calls: list[tuple[str, str, str | None]] = []
     lock = threading.Lock()
 
     def recording(self: BaseClient, name: str, params: dict) -> Any:
-        action = iam_action(self, name)
-        if action:
-            with lock:
-                actions.append(action)
+        with lock:
+            calls.append((self.meta.service_model.service_name, name, iam_action(self, name)))
         return original(self, name, params)
 
     BaseClient._make_api_call = recording  # type: ignore[method-assign]
     try:
-        yield actions
+        yield calls
     finally:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def recorded_actions() -> Iterator[list[str]]:
+    """Every IAM action the block's API calls need (calls that need none are left out)."""
+    with recorded_calls() as calls:
+        actions: list[str] = []
+        try:
+            yield actions
+        finally:
+            actions[:] = [action for _, _, action in calls if action]
 
 
 def allowed_actions(policy: dict[str, Any]) -> list[str]:
