@@ -33,6 +33,9 @@ def module_level_imports(root: Path, entries: tuple[str, ...] = ENTRY_MODULES) -
             continue
         seen.add(module)
         pending.extend(_parents(module))
+        if path.name == "__init__.py" and "pkgutil.iter_modules(__path__)" in path.read_text(encoding="utf-8"):
+            # a package that imports its modules by discovery (tasks.collect): every module is imported
+            pending.extend(f"{module}.{p.stem}" for p in sorted(path.parent.glob("*.py")) if p.stem != "__init__")
         for name in _imported_names(ast.parse(path.read_text(encoding="utf-8")), root):
             top = name.split(".")[0]
             if top in OWN_PACKAGES:

@@ -244,7 +244,7 @@ def take_all(api_url: str, out: Path = OUT) -> list[Path]:
                 wait_for=(nightly.name, "Completed", "Task Runs"),
                 click=(("Task Runs", 0),),
                 search="collect-",
-                then_wait_for=("collect-iam-", "collect-s3-"),
+                then_wait_for=("collect-iam-", "collect-s3-buckets-"),
             ),
             browser.shoot(
                 f"{ui}/runs/flow-run/{nightly.id}",

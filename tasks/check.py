@@ -10,6 +10,7 @@ warnings here: the run still evaluates every other vendor.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,7 @@ def check_config(directory: str | Path | None = None) -> CheckSummary:
     vendors, questions, warnings = check_vendors(folder)
     load_evidence_store_config(folder)
     deployments = load_deployments_config(folder)
+    check_no_unread_files(folder)
     return CheckSummary(
         directory=str(folder),
         controls=len(config.controls),
@@ -71,6 +73,39 @@ def check_config(directory: str | Path | None = None) -> CheckSummary:
         config=config,
         warnings=warnings,
     )
+
+
+#: The YAML files a run reads at the top of the config directory.
+READ_FILES = (
+    "scope.yaml",
+    "owners.yaml",
+    "notify.yaml",
+    "exceptions.yaml",
+    "models.yaml",
+    "vendors.yaml",
+    "vendor-questionnaire.yaml",
+    "deployments.yaml",
+    "evidence-store.yaml",
+)
+
+
+def check_no_unread_files(folder: Path) -> None:
+    """A YAML file no run reads (`scope.yml`, `Owners.yaml`) is refused by name rather than silently ignored."""
+    from tasks.vendors.settings import FileSource, load_settings
+
+    source = load_settings(folder).source
+    register = (folder / source.path).resolve() if isinstance(source, FileSource) else None
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or not re.search(r"(?i)\.ya?ml$", path.name) or path.name in READ_FILES:
+            continue
+        if register is not None and path.resolve() == register:
+            continue
+        close = difflib.get_close_matches(path.name.lower().replace(".yml", ".yaml"), READ_FILES, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ConfigError(
+            f"{path}: not read: a run reads {', '.join(READ_FILES)} and controls/*.yaml here{hint} "
+            "(rename the file, or move it out of the config directory)"
+        )
 
 
 def check_evidence_tables(config: Config) -> None:

@@ -233,3 +233,10 @@ def test_the_four_bad_configs_exit_2_with_no_aws_call(
     assert calls == []
     assert not pwned.exists()
     assert not (tmp_path / "evidence").exists()
+
+
+@pytest.mark.parametrize("name", ["scope.yml", "Owners.yaml", "notes.yaml"])
+def test_a_yaml_file_no_run_reads_is_refused_by_name(configs: Path, name: str) -> None:
+    (configs / name).write_text("regions: [eu-west-1]\n", encoding="utf-8")
+    code, output = check(configs)
+    assert code == 2 and f"{name}: not read" in output

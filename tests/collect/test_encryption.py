@@ -51,7 +51,7 @@ def _policy(bucket: str, statement: dict) -> None:
 def test_s3_tls_only_needs_a_deny_on_insecure_transport_for_everyone() -> None:
     _bucket("tls-ok", "us-east-1", "t", "AES256", True)
     _bucket("no-policy", "us-east-1", "t", "AES256", False)
-    for name in ("allow-only", "deny-one-principal", "deny-if-exists", "deny-get-only"):
+    for name in ("allow-only", "deny-one-principal", "deny-if-exists", "deny-get-only", "deny-objects-only"):
         _bucket(name, "us-east-1", "t", "AES256", False)
     insecure = {"Bool": {"aws:SecureTransport": "false"}}
     _policy(
@@ -74,8 +74,19 @@ def test_s3_tls_only_needs_a_deny_on_insecure_transport_for_everyone() -> None:
             "Effect": "Deny",
             "Principal": {"AWS": "*"},
             "Action": "*",
-            "Resource": "arn:aws:s3:::deny-if-exists/*",
+            "Resource": ["arn:aws:s3:::deny-if-exists", "arn:aws:s3:::deny-if-exists/*"],
             "Condition": {"BoolIfExists": {"aws:SecureTransport": "false"}},
+        },
+    )
+    # Objects only: ListBucket, GetBucketPolicy, PutBucketPolicy … still work over plain HTTP.
+    _policy(
+        "deny-objects-only",
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "arn:aws:s3:::deny-objects-only/*",
+            "Condition": insecure,
         },
     )
     _policy(
@@ -95,6 +106,7 @@ def test_s3_tls_only_needs_a_deny_on_insecure_transport_for_everyone() -> None:
         "deny-one-principal": "FAIL",
         "deny-if-exists": "PASS",
         "deny-get-only": "FAIL",
+        "deny-objects-only": "FAIL",
     }
 
 
