@@ -182,7 +182,9 @@ def test_nightly_run_completes_with_named_runs_and_tasks(stack: Stack) -> None:
         tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
     names = {t.name for t in tasks}
     assert "collect-iam-123456789012-us-east-1" in names
-    assert "collect-s3-buckets-123456789012-us-east-1" in names and "collect-ec2-settings-123456789012-eu-west-1" in names
+    assert (
+        "collect-s3-buckets-123456789012-us-east-1" in names and "collect-ec2-settings-123456789012-eu-west-1" in names
+    )
     assert all(t.state.is_completed() for t in tasks if t.name.startswith("collect-"))
 
 
