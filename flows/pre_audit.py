@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote
 
 from prefect import flow, get_run_logger, task
@@ -12,14 +12,12 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from complyflow.core.config import Config, load_config
+from complyflow.core.config import Config, FrameworkName, load_config
 from complyflow.core.deploy_config import load_evidence_store_config
 from flows.pipeline import run_compliance, run_name
 from tasks.audit_pack import AuditPack, PackRequest, build_audit_pack, resolve_period
 from tasks.evidence import EvidenceStore, open_store
 
-#: The frameworks of the catalog, as a Literal so the Prefect UI renders a multi-select.
-FrameworkName = Literal["iso27001", "iso42001", "soc2", "cis_aws"]
 AUDIT_PACK_KEY = "audit-pack"
 AUDIT_PACK_INDEX_KEY = "audit-pack-index"
 

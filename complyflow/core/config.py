@@ -10,9 +10,10 @@ import fnmatch
 import json
 import os
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import (
@@ -31,7 +32,24 @@ from complyflow.core.expectations import class_name as expectation_class_name
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
-FRAMEWORKS = ("iso27001", "iso42001", "soc2", "cis_aws")
+#: The frameworks a control may map to: the one list (forms, CLI options and reports derive from it).
+FrameworkName = Literal["iso27001", "iso42001", "soc2", "cis_aws"]  # a Literal: the Prefect UI renders a multi-select
+FRAMEWORKS: tuple[str, ...] = get_args(FrameworkName)
+
+
+@dataclass(frozen=True)
+class FrameworkInfo:
+    label: str  # for people (reports, trend)
+    ocsf_name: str  # Prowler-style NAME-VERSION key in OCSF `unmapped.compliance`
+
+
+FRAMEWORK_INFO: dict[str, FrameworkInfo] = {
+    "iso27001": FrameworkInfo("ISO/IEC 27001:2022 Annex A", "ISO27001-2022"),
+    "iso42001": FrameworkInfo("ISO/IEC 42001:2023 Annex A", "ISO42001-2023"),
+    "soc2": FrameworkInfo("SOC 2 TSC", "SOC2"),
+    "cis_aws": FrameworkInfo("CIS AWS Foundations", "CIS-AWS"),
+}
+assert tuple(FRAMEWORK_INFO) == FRAMEWORKS, "every framework needs its FrameworkInfo"
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -196,7 +214,7 @@ class Control(_Strict):
     title: str
     rationale: str
     policy_clause: PolicyClause
-    frameworks: dict[Literal["iso27001", "iso42001", "soc2", "cis_aws"], list[str]] = Field(default_factory=dict)
+    frameworks: dict[FrameworkName, list[str]] = Field(default_factory=dict)
     severity: Literal["critical", "high", "medium", "low", "informational"]
     owner_role: str
     evidence_table: str

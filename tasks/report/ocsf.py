@@ -38,12 +38,12 @@ from py_ocsf_models.objects.resource_details import ResourceDetails
 from py_ocsf_models.objects.user import User
 
 from complyflow import __version__
-from complyflow.core.config import Control
+from complyflow.core.config import FRAMEWORK_INFO, Control
 from complyflow.core.model import Finding, Status
 from tasks.jsonstream import write_array
 
 #: Framework keys of `unmapped.compliance`, in Prowler's "NAME-VERSION" style.
-COMPLIANCE_NAMES = {"iso27001": "ISO27001-2022", "iso42001": "ISO42001-2023", "soc2": "SOC2", "cis_aws": "CIS-AWS"}
+COMPLIANCE_NAMES = {name: info.ocsf_name for name, info in FRAMEWORK_INFO.items()}
 STATUS_CODES = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.EXCEPTED: "FAIL", Status.ERROR: "MANUAL"}
 USER_TYPE_USER, USER_TYPE_OTHER = 1, 99  # OCSF user.type_id: a person (e-mail) or a team
 PRODUCT = Product(name="complyflow", uid="complyflow", vendor_name="complyflow", version=__version__)

@@ -11,15 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from complyflow.core.config import FRAMEWORKS, Control
+from complyflow.core.config import FRAMEWORK_INFO, FRAMEWORKS, Control
 from complyflow.core.model import Finding, Status
 
-FRAMEWORK_LABELS: dict[str, str] = {
-    "iso27001": "ISO/IEC 27001:2022 Annex A",
-    "iso42001": "ISO/IEC 42001:2023 Annex A",
-    "soc2": "SOC 2 TSC",
-    "cis_aws": "CIS AWS Foundations",
-}
+FRAMEWORK_LABELS: dict[str, str] = {name: info.label for name, info in FRAMEWORK_INFO.items()}
 ALL = "all"  # the whole run, whatever the framework
 
 Counts = dict[str, int]
