@@ -22,13 +22,14 @@ from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
 from tasks.check import check_config
 from tasks.collect import collectors_for
-from tasks.evidence import RunFolder, evidence_root, new_run_id, open_store, seal
+from tasks.evidence import RunFolder, evidence_root, manifest_witness, new_run_id, open_store, seal
 from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
 from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
 from tasks.report.writer import write_reports
 from tasks.report_artifacts import publish_report_links
+from tasks.signing import run_signer
 from tasks.steps import validate_task
 from tasks.validate import DOCS_DIR
 
@@ -137,7 +138,15 @@ def run_compliance(
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
     reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions, store=store)
-    seal(folder, {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()}, store=store)
+    signer = run_signer(config.directory)
+    manifest = seal(
+        folder,
+        {"flow": flow_name, "config_dir": config.directory, "started_at": started.isoformat()},
+        store=store,
+        signer=signer,
+    )
+    witness = manifest_witness(manifest)
+    logger.info("sealed run %s: manifest SHA-256 %s, signed by %s", run_id, witness, signer.key_id)
 
     clock = _lap(timings, "report", clock)
 

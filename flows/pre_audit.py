@@ -36,7 +36,10 @@ class EvidenceVerificationError(RuntimeError):
     persist_result=False,
 )
 def audit_pack_task(store: EvidenceStore, config: Config, request: PackRequest, retention_days: int) -> AuditPack:
-    return build_audit_pack(store, config, request, retention_days=retention_days)
+    from tasks.signing import run_signer
+
+    key = run_signer(config.directory).public_key_pem()  # the pack records whether every signature holds
+    return build_audit_pack(store, config, request, retention_days=retention_days, public_key_pem=key)
 
 
 def download_hint(url: str) -> str:

@@ -275,6 +275,7 @@ def build_audit_pack(
     out_dir: Path | None = None,
     retention_days: int | None = None,
     now: datetime | None = None,
+    public_key_pem: bytes | None = None,
 ) -> AuditPack:
     """Assemble, index and store the pack; returns where it is and what the verification found."""
     now = now or datetime.now(UTC)
@@ -284,7 +285,11 @@ def build_audit_pack(
         since=min(request.period_start, *(run_date(r) or request.period_start for r in runs)),
         retention_days=retention_days,
         today=now.date(),
+        public_key_pem=public_key_pem,
     )
+    # An interrupted run was never sealed: nothing proves what it held, so it is listed, not packed.
+    interrupted = sorted(set(runs) & set(verification.interrupted))
+    runs = [r for r in runs if r not in interrupted]
     latest, latest_findings = None, []
     for run_id in reversed(runs):
         found = _run_findings(store, run_id)
@@ -325,7 +330,12 @@ def build_audit_pack(
             "scope": {"controls": list(request.control_ids), "accounts": list(request.account_ids)},
             "newest_run": latest,
             "runs": summaries,
-            "verification": {"ok": verification.ok, "issues": len(verification.issues)},
+            "interrupted_runs": interrupted,
+            "verification": {
+                "ok": verification.ok,
+                "issues": len(verification.issues),
+                "signatures_checked": verification.signatures_checked,
+            },
             "files": dict(sorted(pack.files.items())),
         }
         pack.add(INDEX, json.dumps(index, indent=2))

@@ -37,10 +37,14 @@ from complyflow.core.tables import AwsCall, call
 
 if TYPE_CHECKING:
     from complyflow.core.deploy_config import EvidenceStoreConfig, S3StoreSpec
+    from tasks.signing import Signer
 
 MANIFEST = "manifest.json"
 TOMBSTONE = "pruned.json"
 CHAIN_HEAD = "chain-head.json"
+SIGNATURE_FILE = "manifest.sig"  # tasks.signing.SIGNATURE
+#: Files of a run folder the manifest does not list: itself, its signature.
+SEAL_FILES = frozenset({MANIFEST, SIGNATURE_FILE})
 RUNS = "runs"
 EVIDENCE = "evidence"
 AUDIT_PACKS = "audit-packs"
@@ -177,18 +181,22 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8")
 
 
-def seal(folder: RunFolder, metadata: dict[str, Any], store: EvidenceStore | None = None) -> dict[str, Any]:
-    """Write the run's manifest (every file's SHA-256, the previous manifest's SHA-256) and store the run.
+def seal(
+    folder: RunFolder, metadata: dict[str, Any], store: EvidenceStore | None = None, signer: Signer | None = None
+) -> dict[str, Any]:
+    """Write the run's manifest (every file's SHA-256, the previous manifest's SHA-256), sign it, store the run.
 
-    Evidence files go to the store first, one write each; then the chain head moves to this run with a
-    compare-and-swap (a concurrent run that won the race becomes our predecessor); the manifest goes last.
-    Without a store the run's own evidence root is the store (the default, local layout).
+    The order makes a crash at any line harmless: evidence files first, then the manifest and its
+    signature, and only then the chain head moves to this run, with a compare-and-swap (the last,
+    conditional write). A crash before the head moves leaves an *interrupted* run that `verify` names as a
+    warning and the chain never references; a concurrent run that won the race becomes our predecessor and
+    the manifest is rewritten with the new link. Without a store the run's evidence root is the store.
     """
     store = store or LocalStore(folder.root)
     files = {
         str(p.relative_to(folder.path)).replace(os.sep, "/"): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
         for p in sorted(folder.path.rglob("*"))
-        if p.is_file() and p.name != MANIFEST and not p.name.endswith(".tmp")
+        if p.is_file() and p.name not in SEAL_FILES and not p.name.endswith(".tmp")
     }
     for relative in files:
         store.put_file(run_key(folder.run_id, relative), folder.path / relative)
@@ -207,18 +215,28 @@ def seal(folder: RunFolder, metadata: dict[str, Any], store: EvidenceStore | Non
             "metadata": metadata,
         }
         data = canonical_json(manifest)
+        if signer is not None:  # signed before it is stored: a stored manifest is always a signed one
+            from tasks.signing import SIGNATURE, signature_record
+
+            atomic_write_bytes(folder.path / SIGNATURE, signature_record(signer, data))
+            store.put_file(run_key(folder.run_id, SIGNATURE), folder.path / SIGNATURE)
+        atomic_write_bytes(folder.path / MANIFEST, data)
+        store.put_file(run_key(folder.run_id, MANIFEST), folder.path / MANIFEST)
         new_head = ChainHead(folder.run_id, hashlib.sha256(data).hexdigest(), datetime.now(UTC).isoformat())
         try:
             store.swap(CHAIN_HEAD, canonical_json(new_head.to_dict()), token)
         except ConcurrentSealError:
-            continue
-        atomic_write_bytes(folder.path / MANIFEST, data)
-        store.put_file(run_key(folder.run_id, MANIFEST), folder.path / MANIFEST)
+            continue  # another run sealed meanwhile: link to it and write the manifest again
         return manifest
     raise ConcurrentSealError(
         f"{store.location}: the chain head kept changing; {SEAL_ATTEMPTS} attempts to seal "
         f"run {folder.run_id} lost the race. Its evidence is stored but unsealed: rerun it."
     )
+
+
+def manifest_witness(manifest: dict[str, Any]) -> str:
+    """The SHA-256 the chain head records for this manifest: published outside the store as a witness."""
+    return hashlib.sha256(canonical_json(manifest)).hexdigest()
 
 
 def read_table(run_dir: Path, name: str) -> pd.DataFrame:

@@ -2,8 +2,13 @@
 
 The walk starts at the chain head and follows each manifest's `previous_run_id`, so it names an
 altered file, a missing file, an extra file, an edited manifest, a removed run and a sealed run that
-is not on the chain. A run folder without a manifest was never sealed (a crash, or a run in
-progress): reported as a warning unless the chain expects its manifest.
+is not on the chain. With a public key it also checks every manifest's signature, so a chain rewritten
+consistently (files, manifests and head rehashed) is reported as *not signed by the expected key*.
+
+An *interrupted* run is a warning, never a break in the chain: a run folder without a manifest (killed
+before sealing), or a signed manifest whose chain head never moved to it (killed between the two writes)
+while its link points into the chain. Sealing writes the head last, so these are the only states a crash
+can leave.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from tasks.evidence import (
     CHAIN_HEAD,
     MANIFEST,
     RUNS,
+    SIGNATURE_FILE,
     TOMBSTONE,
     EvidenceStore,
     EvidenceStoreError,
@@ -35,7 +41,8 @@ WARNING = "warning"
 class Issue:
     """One mismatch, named by the store key a person should look at."""
 
-    kind: str  # altered | missing | extra | run-missing | unlinked | head-missing | unsealed | pruned-early
+    #: altered | missing | extra | run-missing | unlinked | head-missing | interrupted | pruned-early | signature
+    kind: str
     path: str
     detail: str
     severity: str = ERROR
@@ -49,6 +56,8 @@ class VerifyReport:
     location: str
     since: date | None
     runs_checked: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    signatures_checked: int = 0
     files_checked: int = 0
     issues: list[Issue] = field(default_factory=list)
 
@@ -62,6 +71,8 @@ class VerifyReport:
             "since": self.since.isoformat() if self.since else None,
             "ok": self.ok,
             "runs_checked": self.runs_checked,
+            "interrupted": self.interrupted,
+            "signatures_checked": self.signatures_checked,
             "files_checked": self.files_checked,
             "issues": [
                 {"kind": i.kind, "path": i.path, "detail": i.detail, "severity": i.severity} for i in self.issues
@@ -199,14 +210,18 @@ def _check_files(
                     f"SHA-256 {actual[:12]}… differs from the manifest's {str(entry.get('sha256'))[:12]}…",
                 )
             )
-    for relative in sorted(present - set(listed) - {MANIFEST, TOMBSTONE}):
+    for relative in sorted(present - set(listed) - {MANIFEST, TOMBSTONE, SIGNATURE_FILE}):
         report.issues.append(Issue("extra", run_key(run_id, relative), "not listed in the run's manifest"))
 
 
 def verify_store(
-    store: EvidenceStore, since: date | None = None, retention_days: int | None = None, today: date | None = None
+    store: EvidenceStore,
+    since: date | None = None,
+    retention_days: int | None = None,
+    today: date | None = None,
+    public_key_pem: bytes | None = None,
 ) -> VerifyReport:
-    """Recompute hashes and the chain of every run started on or after `since` (all runs by default)."""
+    """Recompute hashes, signatures and the chain of every run started on or after `since` (default: all)."""
     today = today or datetime.now(UTC).date()
     report = VerifyReport(location=store.location, since=since)
     by_run: dict[str, list[str]] = {}
@@ -220,27 +235,62 @@ def verify_store(
         report.issues.append(Issue("extra", run_key(foreign), "not a run id (YYYYMMDDTHHMMSSZ-xxxxxx)"))
         del by_run[foreign]
     on_chain, manifests = _walk_chain(store, set(by_run), since, report)
+    signed_seen = False
     for run_id in sorted(r for r in by_run if _in_range(r, since)):
         manifest = manifests.get(run_id)
         if manifest is None:
             loaded = _load_json(store, run_key(run_id, MANIFEST))
             if loaded is None:
-                report.issues.append(
-                    Issue(
-                        "unsealed",
-                        run_key(run_id),
-                        "no manifest: the run crashed or is still running",
-                        severity=WARNING,
-                    )
-                )
+                _interrupted(report, run_id, by_run[run_id], "killed before its manifest was written")
                 continue
             manifest = loaded[1]
         if run_id not in on_chain:
+            if manifest.get("previous_run_id") in on_chain or (
+                not on_chain and manifest.get("previous_run_id") is None
+            ):
+                _interrupted(report, run_id, by_run[run_id], "sealed, but killed before the chain head moved to it")
+                _check_signature(store, run_id, public_key_pem, report, required=signed_seen)
+                continue
             report.issues.append(
                 Issue(
                     "unlinked", run_key(run_id, MANIFEST), "sealed, but no later manifest or the chain head links to it"
                 )
             )
         report.runs_checked.append(run_id)
+        signed_seen |= _check_signature(store, run_id, public_key_pem, report, required=signed_seen)
         _check_files(store, run_id, manifest, by_run[run_id], retention_days, today, report)
     return report
+
+
+def _interrupted(report: VerifyReport, run_id: str, keys: list[str], why: str) -> None:
+    files = sorted(key[len(run_key(run_id)) :] for key in keys)
+    shown = ", ".join(files[:8]) + (f", … ({len(files)} files)" if len(files) > 8 else "")
+    report.interrupted.append(run_id)
+    report.issues.append(
+        Issue(
+            "interrupted", run_key(run_id), f"interrupted run ({why}); never part of the chain; files: {shown}", WARNING
+        )
+    )
+
+
+def _check_signature(
+    store: EvidenceStore, run_id: str, public_key_pem: bytes | None, report: VerifyReport, *, required: bool
+) -> bool:
+    """Check the run's manifest signature; True when it has one. Once runs are signed, every later one must be."""
+    from tasks.signing import check_signature
+
+    try:
+        record = store.get_bytes(run_key(run_id, SIGNATURE_FILE))
+    except MissingObjectError:
+        if required:
+            report.issues.append(
+                Issue("signature", run_key(run_id, MANIFEST), "not signed, although earlier manifests are")
+            )
+        return False
+    if public_key_pem is None:
+        return True
+    problem = check_signature(public_key_pem, store.get_bytes(run_key(run_id, MANIFEST)), record)
+    report.signatures_checked += 1
+    if problem:
+        report.issues.append(Issue("signature", run_key(run_id, MANIFEST), problem))
+    return True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 # pytest-xdist workers inherit COLUMNS=80, which rich would freeze as the width of the CLI's consoles.
 os.environ.pop("COLUMNS", None)
+# One local signing key per test process (its workers and servers inherit it), removed at exit: tests never
+# touch the user's ~/.config/complyflow key.
+_SIGNING_DIR = tempfile.mkdtemp(prefix="complyflow-test-signing-")
+atexit.register(shutil.rmtree, _SIGNING_DIR, True)
+os.environ.setdefault("COMPLYFLOW_SIGNING_KEY_FILE", os.path.join(_SIGNING_DIR, "evidence-signing-key.pem"))
 # Never real AWS, even in module-scoped fixtures that run before per-test ones.
 os.environ.update(
     {

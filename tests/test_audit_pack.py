@@ -150,7 +150,7 @@ def test_tampered_evidence_is_packed_with_a_failed_verification(store: LocalStor
     pack = build_audit_pack(store, config, PackRequest(date(2026, 3, 1), date(2026, 3, 10)), now=NOW)
     files = _open(pack.path)
     assert not pack.verification.ok
-    assert json.loads(files[INDEX])["verification"] == {"ok": False, "issues": 1}
+    assert json.loads(files[INDEX])["verification"] == {"ok": False, "issues": 1, "signatures_checked": 0}
     issues = json.loads(files["verification.json"])["issues"]
     assert [(i["kind"], i["path"]) for i in issues] == [("altered", f"runs/{RUNS[1]}/evidence/s3_buckets.parquet")]
     assert "Evidence verification FAILED" in files["findings/findings.html"].decode()

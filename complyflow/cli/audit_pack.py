@@ -15,6 +15,7 @@ from complyflow.cli.common import (
     console,
     open_configured_store,
     parse_date,
+    print_error,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def audit_pack(
     from complyflow.core.config import ConfigError, load_config
     from flows.pipeline import select_controls
     from tasks.audit_pack import PackRequest, build_audit_pack, resolve_period
+    from tasks.signing import SigningError, run_signer
 
     first, last = parse_date("--since", since), parse_date("--until", until)
     store, settings = open_configured_store(config, evidence_dir)
@@ -53,9 +55,12 @@ def audit_pack(
         request = PackRequest(
             period_start=start, period_end=end, control_ids=tuple(c.id for c in controls), account_ids=account_ids
         )
-        pack = build_audit_pack(store, catalog, request, out_dir=out, retention_days=settings.retention_days)
-    except (ConfigError, ValueError) as exc:
-        console.print(f"[red]cannot build the audit pack:[/red] {exc}")
+        key = run_signer(catalog.directory).public_key_pem()
+        pack = build_audit_pack(
+            store, catalog, request, out_dir=out, retention_days=settings.retention_days, public_key_pem=key
+        )
+    except (ConfigError, ValueError, SigningError) as exc:
+        print_error("cannot build the audit pack:", exc)
         raise typer.Exit(2) from exc
     console.print(
         f"audit pack: [bold]{pack.path}[/bold]\n  stored at {pack.url}\n  sha256 {pack.sha256}\n"

@@ -129,6 +129,33 @@ class S3StoreSpec(_Strict):
         return f"{prefix}/" if prefix else ""
 
 
+#: Where the local signing key lives unless `signing.key_file` says otherwise (created on first seal).
+DEFAULT_SIGNING_KEY_FILE = "~/.config/complyflow/evidence-signing-key.pem"
+
+
+class SigningSpec(_Strict):
+    """How each manifest is signed when it is sealed: an AWS KMS asymmetric key, or a local Ed25519 key file.
+
+    KMS in production: the private key never leaves KMS, so whoever controls the evidence store cannot
+    re-sign a rewritten chain. The local key file is for the demo and tests (whoever can read it can sign).
+    """
+
+    kms_key_id: str | None = None  # key id, ARN or alias of an asymmetric SIGN_VERIFY key (ECC or RSA)
+    kms_region: str | None = None  # default: the S3 store's region, else the SDK's
+    key_file: str | None = None  # PEM Ed25519 private key; relative paths are relative to the config dir
+    create_key_file: bool = True  # create the local key on first use (demo); false: a missing file is an error
+
+    @model_validator(mode="after")
+    def _one_signer(self) -> SigningSpec:
+        if self.kms_key_id and self.key_file:
+            raise ValueError("give either kms_key_id (production) or key_file (local), not both")
+        return self
+
+    @property
+    def local_key_path(self) -> str:
+        return self.key_file or os.environ.get("COMPLYFLOW_SIGNING_KEY_FILE") or DEFAULT_SIGNING_KEY_FILE
+
+
 class AuditPackSpec(_Strict):
     default_period_days: int = Field(default=90, ge=1, le=3660)
 
@@ -137,6 +164,7 @@ class EvidenceStoreConfig(_Strict):
     backend: Literal["local", "s3"] = "local"
     s3: S3StoreSpec | None = None
     retention_days: int = Field(default=400, ge=1)
+    signing: SigningSpec = Field(default_factory=SigningSpec)
     audit_pack: AuditPackSpec = Field(default_factory=AuditPackSpec)
 
     @model_validator(mode="after")

@@ -23,7 +23,7 @@ def _run(*args: str) -> tuple[int, str]:
 def test_verify_passes_on_an_untouched_store(root: Path) -> None:
     code, out = _run("verify", "--evidence-dir", str(root))
     assert code == 0, out
-    assert "verified: 3 run(s), 9 file(s)" in out
+    assert "verified: 3 run(s), 0 signature(s), 9 file(s), 0 interrupted run(s)" in out
 
 
 def test_verify_names_each_problem_and_exits_1(root: Path) -> None:

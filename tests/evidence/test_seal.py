@@ -48,10 +48,14 @@ def test_a_lost_race_is_retried_against_the_new_head(tmp_path: Path) -> None:
 
 def test_endless_races_fail_loudly_and_leave_the_run_unsealed(tmp_path: Path) -> None:
     root = tmp_path / "evidence"
+    make_run(root, "20260101T020000Z-aaaaaa")
+    before = read_chain_head(LocalStore(root))
     with pytest.raises(ConcurrentSealError, match="rerun it"):
-        make_run(root, "20260101T020000Z-aaaaaa", store=_RacingStore(root, races=99))
-    assert not (root / "runs" / "20260101T020000Z-aaaaaa" / MANIFEST).exists()
-    assert read_chain_head(LocalStore(root)) == (None, None)
+        make_run(root, "20260102T020000Z-bbbbbb", store=_RacingStore(root, races=99))
+    assert read_chain_head(LocalStore(root)) == before
+    report = verify_store(LocalStore(root))  # a manifest the head never moved to: interrupted, not sealed
+    assert report.ok and report.interrupted == ["20260102T020000Z-bbbbbb"]
+    assert report.runs_checked == ["20260101T020000Z-aaaaaa"]
 
 
 def test_stale_token_is_refused_by_the_local_swap(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_unsealed_run_is_a_warning_and_a_foreign_folder_an_error(root: Path) -> 
     crashed.mkdir(parents=True)
     (crashed / "iam_users.parquet").write_bytes(b"PAR1")
     report = verify_store(LocalStore(root))
-    assert [(i.kind, i.severity) for i in report.issues] == [("unsealed", WARNING)]
+    assert [(i.kind, i.severity) for i in report.issues] == [("interrupted", WARNING)]
     assert report.ok
     (root / "runs" / "notes").mkdir()
     (root / "runs" / "notes" / "readme.txt").write_text("hi")
