@@ -22,7 +22,7 @@ from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
 from tasks.check import check_config
 from tasks.collect import collectors_for
-from tasks.evidence import RunFolder, evidence_root, manifest_witness, new_run_id, open_store, seal
+from tasks.evidence import RunFolder, evidence_root, interrupted_runs, manifest_witness, new_run_id, open_store, seal
 from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
 from tasks.notify.service import notify_run, route_findings
@@ -58,6 +58,8 @@ def run_compliance(
     root = evidence_root(evidence_dir)
     store = open_store(config.directory, evidence_dir)  # local by default; S3 per configs/evidence-store.yaml
     run_id = new_run_id(started)
+    for earlier in interrupted_runs(store, before=run_id):
+        logger.warning("run %s was interrupted before it was sealed: not part of the evidence chain", earlier)
     folder = RunFolder(root, run_id).create()
     logger.info("run %s: %d controls, evidence in %s", run_id, len(controls), folder.path)
 

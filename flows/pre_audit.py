@@ -14,6 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from complyflow.core.config import Config, FrameworkName, load_config
 from complyflow.core.deploy_config import load_evidence_store_config
+from complyflow.core.text import md_code
 from flows.pipeline import run_compliance, run_name
 from tasks.audit_pack import AuditPack, PackRequest, build_audit_pack, resolve_period
 from tasks.evidence import EvidenceStore, open_store
@@ -69,7 +70,7 @@ def publish_pack_artifacts(pack: AuditPack, request: PackRequest) -> None:
         "- newest findings: " + (", ".join(f"{k} {v}" for k, v in sorted(pack.findings.items())) or "none"),
         "",
     ]
-    lines += [f"- `{issue}`" for issue in pack.verification.issues[:50]]
+    lines += [f"- {md_code(str(issue))}" for issue in pack.verification.issues[:50]]
     create_markdown_artifact(
         key=AUDIT_PACK_INDEX_KEY,
         markdown="\n".join(lines),

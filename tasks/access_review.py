@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from complyflow.core.text import csv_cell
+
 ACCESS_REVIEW_CSV = "reports/access-review.csv"
 COLUMNS = [
     "owner",
@@ -30,9 +32,13 @@ def access_review(principals: pd.DataFrame) -> pd.DataFrame:
 
 
 def access_review_csv(principals: pd.DataFrame) -> str:
-    frame = access_review(principals)
-    text = frame.map(lambda v: "'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-    return text.to_csv(index=False)
+    """The review as CSV; names, owners and policy names are untrusted, so no cell may start a formula.
+
+    Rows end in CRLF like findings.csv (RFC 4180): the csv module then quotes a cell holding a lone CR as
+    well as one holding LF, so a name with a line break cannot split its row (with pandas' "\n" it
+    would, on Python 3.11, for CR).
+    """
+    return access_review(principals).map(csv_cell).to_csv(index=False, lineterminator="\r\n")
 
 
 def principals_by_owner(principals: pd.DataFrame) -> dict[str, int]:

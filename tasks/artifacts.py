@@ -8,17 +8,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from complyflow.core.config import Control
 from complyflow.core.model import Finding, RunSummary, Status
+from complyflow.core.text import md_cell, md_code, md_text
 
 SUMMARY_KEY = "compliance-summary"
 VIOLATIONS_KEY = "compliance-violations"
 
 
 def md_escape(text: str) -> str:
-    """Neutralise markdown and HTML in untrusted resource text."""
-    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for char in "\\`*_{}[]()#+!|":
-        out = out.replace(char, "\\" + char)
-    return out
+    """Untrusted text as plain markdown on one line (kept for callers; see `complyflow.core.text`)."""
+    return md_text(text)
 
 
 def summary_rows(findings: list[Finding], controls: list[Control]) -> list[dict[str, object]]:
@@ -30,8 +28,10 @@ def summary_rows(findings: list[Finding], controls: list[Control]) -> list[dict[
 
 
 def violations_markdown(summary: RunSummary, findings: list[Finding]) -> str:
+    """Failing and unknown findings per owner. Owners, names and values are untrusted: each heading and
+    cell is one line of inline code with `|` escaped, so no name can end a row or start a heading."""
     lines = [
-        f"# Violations in run {summary.run_id}",
+        f"# Violations in run {md_text(summary.run_id)}",
         "",
         " · ".join(f"**{k}**: {v}" for k, v in summary.counts.items()),
         "",
@@ -41,15 +41,15 @@ def violations_markdown(summary: RunSummary, findings: list[Finding]) -> str:
         lines.append("No violations and no evidence gaps.")
     for owner in sorted({f.owner for f in bad}):
         lines += [
-            f"## {md_escape(owner)}",
+            f"## {md_code(owner) or '(no owner)'}",
             "",
             "| status | control | resource | region | observed | expected |",
             "|---|---|---|---|---|---|",
         ]
         for f in sorted((f for f in bad if f.owner == owner), key=lambda f: (f.control_id, f.resource_id)):
             lines.append(
-                f"| {f.status} | {f.control_id} | {md_escape(f.resource_name)} | {f.region} | "
-                f"{md_escape(f.observed)} | {md_escape(f.expected)} |"
+                f"| {md_text(f.status)} | {md_text(f.control_id)} | {md_cell(f.resource_name)} | {md_text(f.region)} | "
+                f"{md_cell(f.observed)} | {md_cell(f.expected)} |"
             )
         lines.append("")
     return "\n".join(lines)

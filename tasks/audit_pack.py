@@ -22,6 +22,7 @@ from typing import Any
 
 from complyflow.core.config import FRAMEWORKS, Config, Control
 from complyflow.core.model import Finding, Status
+from complyflow.core.text import csv_cell
 from tasks.evidence import (
     AUDIT_PACKS,
     CHAIN_HEAD,
@@ -148,7 +149,7 @@ def _csv(rows: list[dict[str, str]]) -> str:
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 

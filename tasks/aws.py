@@ -2,6 +2,9 @@
 
 `AWS_ENDPOINT_URL` (and the per-service variants) are honoured by boto3 itself, so the same code
 runs against real AWS and against an emulator without any special case here.
+
+Assumed-role credentials refresh themselves (botocore `RefreshableCredentials`): an account run may
+outlast the role session (1 hour by default) without every later call failing with ExpiredToken.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config as BotoConfig
+from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from complyflow.core.config import AccountScope
@@ -33,7 +38,7 @@ AWS_ERRORS = (ClientError, BotoCoreError)
 
 @dataclass(frozen=True, slots=True)
 class AccountSession:
-    """Credentials for one account in scope, resolved once per run."""
+    """Credentials for one account in scope, opened once per run (assumed-role ones refresh themselves)."""
 
     account_id: str
     name: str
@@ -60,22 +65,92 @@ def _client(session: boto3.Session, service: str, region: str) -> Any:
         return cached[1]
 
 
-def open_account(account: AccountScope, home_region: str) -> AccountSession:
-    """Ambient credentials, or STS AssumeRole (with external id) when the account names a role."""
-    base = boto3.Session()
-    if account.role_arn:
-        sts = base.client("sts", region_name=home_region, config=RETRY_CONFIG)
-        params: dict[str, Any] = {"RoleArn": account.role_arn, "RoleSessionName": SESSION_NAME}
-        if account.external_id:
-            params["ExternalId"] = account.external_id
-        creds = sts.assume_role(**params)["Credentials"]
-        session = boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
+class _AssumeRole:
+    """The refresh function of one account's role credentials: the same AssumeRole call every time.
+
+    Same RoleSessionName and ExternalId on every refresh (CloudTrail and the role's trust policy see one
+    caller); DurationSeconds is left to the role's default. Called only under the lock of its
+    `RefreshableCredentials` (or once in `open_account`), so two refreshes never share its STS client.
+    Picklable: the STS client (ambient credentials, home region, RETRY_CONFIG) is rebuilt, never pickled.
+    """
+
+    def __init__(self, role_arn: str, external_id: str | None, region: str) -> None:
+        self.region = region
+        self.params: dict[str, str] = {"RoleArn": role_arn, "RoleSessionName": SESSION_NAME}
+        if external_id:
+            self.params["ExternalId"] = external_id
+        #: the credentials last issued, i.e. the ones in use: what a pickled session carries
+        self.latest: dict[str, str] = {}
+        self._sts = self._client()
+
+    def _client(self) -> Any:
+        return boto3.Session().client("sts", region_name=self.region, config=RETRY_CONFIG)
+
+    def __call__(self) -> dict[str, str]:
+        creds = self._sts.assume_role(**self.params)["Credentials"]
+        self.latest = {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),  # botocore parses it into a datetime
+        }
+        return self.latest
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"region": self.region, "params": self.params, "latest": self.latest}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sts = self._client()
+
+
+class _RoleProvider(CredentialProvider):
+    """Hands one credentials object to a botocore session through its public credential-provider component."""
+
+    METHOD = "sts-assume-role"
+
+    def __init__(self, credentials: RefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> RefreshableCredentials:
+        return self._credentials
+
+
+class _RoleSession(boto3.Session):
+    """A boto3 session whose only credentials are an assumed role's, refreshed by botocore before they expire.
+
+    Every client of the session (the cached ones included) signs each request with the current
+    credentials; `RefreshableCredentials` locks the refresh, so worker threads refresh once, not each.
+    Pickles (plain or cloudpickle) as its refresh function and current credentials: the copy works at
+    once, without another AssumeRole, and refreshes itself with the same parameters.
+    """
+
+    def __init__(self, refresh: _AssumeRole, metadata: dict[str, str]) -> None:
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=metadata, refresh_using=refresh, method=_RoleProvider.METHOD
         )
+        core = botocore.session.get_session()
+        # The role's credentials only: ambient credentials can never stand in for them.
+        core.register_component("credential_provider", CredentialResolver([_RoleProvider(credentials)]))
+        super().__init__(botocore_session=core)
+        self._refresh = refresh
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_RoleSession, (self._refresh, self._refresh.latest))
+
+
+def open_account(account: AccountScope, home_region: str) -> AccountSession:
+    """Ambient credentials, or STS AssumeRole (with external id) when the account names a role.
+
+    The first AssumeRole is made here, so a role that cannot be assumed fails the account at once (an
+    evidence gap per collector); later ones are made by botocore as the credentials near expiry.
+    """
+    if account.role_arn:
+        refresh = _AssumeRole(account.role_arn, account.external_id, home_region)
+        session: boto3.Session = _RoleSession(refresh, refresh())
     else:
-        session = base
+        session = boto3.Session()
     account_id = account.id
     if account_id is None:
         sts = session.client("sts", region_name=home_region, config=RETRY_CONFIG)

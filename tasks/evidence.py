@@ -234,6 +234,20 @@ def seal(
     )
 
 
+def interrupted_runs(store: EvidenceStore, before: str) -> list[str]:
+    """Runs stored after the chain head's run and before run `before` (this one): none of them was sealed.
+
+    Sealing moves the head last, so a run newer than the head was killed (or is still running). Only
+    the keys after the head's run are listed, so this stays cheap on a large S3 store.
+    """
+    head, _token = read_chain_head(store)
+    after = run_key(head.run_id, "\U0010ffff") if head is not None else ""
+    runs = {key.split("/", 2)[1] for key in store.keys(f"{RUNS}/", start_after=after) if key.count("/") >= 2}
+    if head is None:  # no run ever moved a head (or a store from before chain heads): unsealed ones only
+        return sorted(r for r in runs if r < before and not store.exists(run_key(r, MANIFEST)))
+    return sorted(r for r in runs if r < before and r != head.run_id)
+
+
 def manifest_witness(manifest: dict[str, Any]) -> str:
     """The SHA-256 the chain head records for this manifest: published outside the store as a witness."""
     return hashlib.sha256(canonical_json(manifest)).hexdigest()
@@ -280,8 +294,8 @@ class EvidenceStore(ABC):
         """SHA-256 of the object, streamed; MissingObjectError when absent."""
 
     @abstractmethod
-    def keys(self, prefix: str = "") -> list[str]:
-        """Every key under `prefix`, sorted."""
+    def keys(self, prefix: str = "", start_after: str = "") -> list[str]:
+        """Every key under `prefix` (and after `start_after`, when given), sorted."""
 
     @abstractmethod
     def delete(self, key: str) -> None:
@@ -341,13 +355,14 @@ class LocalStore(EvidenceStore):
             raise MissingObjectError(key)
         return sha256_file(path)
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def keys(self, prefix: str = "", start_after: str = "") -> list[str]:
         base = self._path(prefix) if prefix else self.root
         if base.is_file():
-            return [prefix]
+            return [prefix] if prefix > start_after else []
         if not base.is_dir():
             return []
-        return sorted(str(p.relative_to(self.root)).replace(os.sep, "/") for p in base.rglob("*") if p.is_file())
+        found = (str(p.relative_to(self.root)).replace(os.sep, "/") for p in base.rglob("*") if p.is_file())
+        return sorted(key for key in found if key > start_after)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -509,10 +524,11 @@ class S3Store(EvidenceStore):
             digest.update(chunk)
         return digest.hexdigest()
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def keys(self, prefix: str = "", start_after: str = "") -> list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         found = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+        after = {"StartAfter": self._key(start_after)} if start_after else {}
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix), **after):
             found.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", []))
         return sorted(found)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from complyflow.core.model import Finding
+from complyflow.core.text import csv_cell
 from tasks.jsonstream import dumps_compact, write_array
 
 FINDINGS_JSON = "findings/findings.json"
@@ -22,9 +23,8 @@ def write_findings_csv(handle: TextIO, findings: Iterable[Finding]) -> None:
     writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for finding in findings:
-        row = finding.to_dict()
-        # Spreadsheet formula injection: untrusted text must not start a formula.
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()})
+        # Spreadsheet formula injection: untrusted text must not start a formula (see complyflow.core.text).
+        writer.writerow({k: csv_cell(v) for k, v in finding.to_dict().items()})
 
 
 def findings_csv(findings: Iterable[Finding]) -> str:

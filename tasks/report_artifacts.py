@@ -1,6 +1,8 @@
 """Prefect link artifacts to a run's HTML report, GX Data Docs and OCSF findings (file:// for a local store).
 
 Stable keys keep one history per link across runs in the Prefect UI. Published after the run is sealed.
+Prefect renders a link artifact and its description as markdown: the link is a percent-encoded file://
+URI (no `)`, `|` or newline survives `as_uri`), and the run id is escaped as markdown text.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from pathlib import Path
 from uuid import UUID
 
 from prefect.artifacts import create_link_artifact
+
+from complyflow.core.text import md_text
 
 #: (key in `write_reports`' result, artifact key, link text)
 LINKS = (
@@ -27,6 +31,6 @@ def publish_report_links(run_dir: Path, written: Mapping[str, str], run_id: str)
             continue
         target = (Path(run_dir) / written[name]).resolve()
         ids[key] = create_link_artifact(
-            link=target.as_uri(), link_text=text, key=key, description=f"{text}, run {run_id}"
+            link=target.as_uri(), link_text=text, key=key, description=f"{text}, run {md_text(run_id)}"
         )
     return ids

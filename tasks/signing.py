@@ -6,7 +6,9 @@ asymmetric key: `kms:Sign` only, the private key never leaves KMS) closes that g
 is no longer *signed by the expected key*. The local Ed25519 key file is for the demo and tests.
 
 Each manifest gets `manifest.sig` next to it: the algorithm, the key id, the SHA-256 of the public key
-and the signature over the manifest's exact bytes (KMS signs their SHA-256 digest).
+and the signature. What is signed is the manifest's SHA-256 as 64 hex characters (`signed_message`): the
+same short message for every key type, within KMS's 4 KB limit for RAW messages whatever the manifest's
+size, and exactly what the chain head and the witnesses record.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ class Signer(Protocol):
     def public_key_pem(self) -> bytes: ...
 
 
+def signed_message(manifest: bytes) -> bytes:
+    """The bytes a signature covers: the manifest's SHA-256, hex (KMS signs RAW, hashing it with SHA-256)."""
+    return hashlib.sha256(manifest).hexdigest().encode("ascii")
+
+
 def public_key_sha256(pem: bytes) -> str:
     """A short, stable name for a public key: the SHA-256 of its DER SubjectPublicKeyInfo."""
     key = serialization.load_pem_public_key(pem)
@@ -65,7 +72,7 @@ class LocalSigner:
         self.key_id = f"file:{self.path}"
 
     def sign(self, data: bytes) -> bytes:
-        return self._key.sign(data)
+        return self._key.sign(signed_message(data))
 
     def public_key_pem(self) -> bytes:
         return self._key.public_key().public_bytes(
@@ -100,7 +107,7 @@ def _load_or_create(path: Path, create: bool = True) -> ed25519.Ed25519PrivateKe
 
 @dataclass
 class KmsSigner:
-    """An AWS KMS asymmetric SIGN_VERIFY key: KMS signs the manifest's SHA-256 digest."""
+    """An AWS KMS asymmetric SIGN_VERIFY key (kms:Sign only: the private key never leaves KMS)."""
 
     client: Any
     key_id: str
@@ -119,9 +126,8 @@ class KmsSigner:
         self.key_id = meta["Arn"]
 
     def sign(self, data: bytes) -> bytes:
-        digest = hashlib.sha256(data).digest()
         answer = self.client.sign(
-            KeyId=self.key_id, Message=digest, MessageType="DIGEST", SigningAlgorithm=self.algorithm
+            KeyId=self.key_id, Message=signed_message(data), MessageType="RAW", SigningAlgorithm=self.algorithm
         )
         return bytes(answer["Signature"])
 
@@ -169,13 +175,15 @@ def check_signature(public_key_pem: bytes, data: bytes, record_bytes: bytes) -> 
     except (ValueError, KeyError, TypeError) as exc:
         return f"unreadable signature record ({exc})"
     key = serialization.load_pem_public_key(public_key_pem)
+    data = signed_message(data)
     try:
         if algorithm == ED25519 and isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, data)
         elif algorithm == "ECDSA_SHA_256" and isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
         elif algorithm == "RSASSA_PSS_SHA_256" and isinstance(key, rsa.RSAPublicKey):
-            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+            # KMS uses a 32-byte salt; AUTO reads it from the signature (any valid PSS salt verifies)
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
             key.verify(signature, data, pss, hashes.SHA256())
         else:
             return f"signed with {algorithm}, which the expected key cannot verify: not signed by the expected key"

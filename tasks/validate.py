@@ -46,6 +46,7 @@ from great_expectations.render.renderer.site_builder import SiteBuilder
 from complyflow.core.conditions import parse_condition
 from complyflow.core.config import Control, Rule
 from complyflow.core.model import EvidenceGap, Finding, Status
+from complyflow.core.text import clean
 
 ID_COLUMN = "resource_id"
 DATASOURCE = "complyflow-evidence"
@@ -411,7 +412,7 @@ def _unread_resource_error(
 def _escaped(value: Any) -> Any:
     """Untrusted values with HTML escaped, recursively: Data Docs puts unexpected values in table cells raw."""
     if isinstance(value, str):
-        return html.escape(value, quote=True)
+        return html.escape(clean(value, keep_newlines=True), quote=True)
     if isinstance(value, dict):
         return {_escaped(k): _escaped(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

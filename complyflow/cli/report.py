@@ -15,6 +15,7 @@ from complyflow.cli.common import (
     load_config_or_exit,
     open_configured_store,
 )
+from complyflow.core.text import clean
 
 
 def _since(value: str) -> date:
@@ -90,7 +91,7 @@ def report(
         raise typer.Exit(2)
     trend = load_trend(store, framework_mapping(controls), since=start, flow=flow)
     for run_id, why in trend.skipped:
-        console.print(f"[yellow]skipped run {run_id}: {why}[/yellow]")
+        console.print(f"skipped run {run_id}: {clean(why)}", style="yellow", markup=False, highlight=False)
     if not trend.points:
         console.print(f"no sealed runs since {start} in {root}" + (f" for flow {flow!r}" if flow else ""))
     else:

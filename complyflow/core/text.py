@@ -19,7 +19,8 @@ writer applies the same rule:
 - `md_code` / `md_cell` / `md_text`: markdown (Prefect artifacts) is a line format: a newline in a
   name ends a table row or starts a `# heading`, and a `|` splits a cell. Names are rendered as inline
   code, which shows every other character literally; a backtick inside the name gets a longer fence,
-  as CommonMark allows, so it cannot close the span early.
+  as CommonMark allows, so it cannot close the span early. `md_text` is the plain-text variant for
+  short values (status, region) shown as text: it escapes every inline markup character instead.
 """
 
 from __future__ import annotations

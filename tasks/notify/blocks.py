@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from complyflow.core.text import clean
 from tasks.notify.changes import Category, Change, Item
 from tasks.notify.text import code, plain, safe
 
@@ -190,7 +191,8 @@ def pack(pieces: list[Piece], head: Callable[[int, int], list[Block]], foot: lis
 
 
 def as_text(blocks: list[Block]) -> str:
-    """A readable plain rendering of blocks, for the console and the outbox."""
+    """A readable plain rendering of blocks, for the console and the outbox (no bidi or control characters:
+    block text is built from `safe` values, and anything else reaching a terminal is cleaned here)."""
     lines = []
     for block in blocks:
         if block["type"] in ("header", "section"):
@@ -199,4 +201,4 @@ def as_text(blocks: list[Block]) -> str:
             lines.append(" · ".join(e["text"] for e in block["elements"]))
         elif block["type"] == "divider":
             lines.append("—" * 20)
-    return "\n".join(lines)
+    return clean("\n".join(lines), keep_newlines=True)

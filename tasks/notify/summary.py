@@ -53,7 +53,8 @@ def summary_blocks(
         mrkdwn(f"*Top owners by open items*\n{owners}"),
         context(f"complyflow {safe(summary.flow, 40)} run {code(summary.run_id, 60)} · {run_ref}"),
     ]
-    text = f"complyflow run {summary.run_id}: {share} compliant, {new} new, {summary.counts.get('FAIL', 0)} failing"
+    failing = summary.counts.get("FAIL", 0)
+    text = f"complyflow run {safe(summary.run_id, 60)}: {share} compliant, {new} new, {failing} failing"
     data = {
         "posture_percent": round(100 * compliant / evaluated, 1) if evaluated else None,
         "counts": dict(summary.counts),

@@ -2,8 +2,9 @@
 
 Slack parses `<…>` as mentions and links (`<!channel>`, `<https://evil|x>`) and `&` as an entity, so
 these three characters are escaped everywhere; control characters and newlines are flattened so that
-a value cannot fake extra lines of a digest; every value is clipped so one hostile tag cannot push a
-message past Slack's size limits.
+a value cannot fake extra lines of a digest, and bidi controls are dropped (`complyflow.core.text.clean`,
+then every other invisible formatting character); every value is clipped so one hostile tag cannot
+push a message past Slack's size limits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from urllib.parse import quote
+
+from complyflow.core.text import clean
 
 #: Longest rendering of one untrusted value (resource name, observed value, …).
 VALUE_LIMIT = 160
@@ -24,7 +27,7 @@ def escape(text: object) -> str:
 
 def flatten(text: object, limit: int = VALUE_LIMIT) -> str:
     """One line of at most `limit` characters, without control or invisible formatting characters."""
-    value = _CONTROL.sub(" ", str(text))
+    value = clean(_CONTROL.sub(" ", str(text)))  # a run of line breaks or controls is one space
     value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf").strip()
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 

@@ -1,7 +1,9 @@
 """The self-contained HTML report: one file, inline CSS and SVG, no script, readable offline.
 
 Every piece of resource text (names, ARNs, observed values, owners, messages) is untrusted and goes
-through `esc`; a Content-Security-Policy forbids scripts and remote loads as a second line of defence.
+through `esc`, which first drops bidi and control characters (`complyflow.core.text.clean`: a name
+cannot reorder or hide what a reader sees) and then HTML-escapes; a Content-Security-Policy forbids
+scripts and remote loads as a second line of defence.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date
 
 from complyflow.core.config import FRAMEWORKS, Control, ExceptionEntry, ExceptionsRegister
 from complyflow.core.model import EvidenceGap, Finding, RunSummary, Status
+from complyflow.core.text import clean
 from tasks.exceptions import ExceptionOutcome
 from tasks.report.posture import ALL, FRAMEWORK_LABELS, Posture, control_state, score
 from tasks.report.trend import RunPoint, Trend
@@ -37,8 +40,8 @@ font-weight:600;border:1px solid currentColor}.legend span{margin-right:1rem;whi
 
 
 def esc(value: object) -> str:
-    """HTML-escape anything for text and attribute positions."""
-    return html.escape(str(value), quote=True)
+    """Anything for text and attribute positions: bidi and control characters dropped, then HTML-escaped."""
+    return html.escape(clean(value, keep_newlines=True), quote=True)
 
 
 def pct(value: float | None) -> str:
