@@ -36,6 +36,8 @@ def violations_markdown(summary: RunSummary, findings: list[Finding]) -> str:
         " · ".join(f"**{k}**: {v}" for k, v in summary.counts.items()),
         "",
     ]
+    if summary.manifest_sha256:  # a witness of the chain head outside the evidence store
+        lines += [f"Sealed; chain head SHA-256 {md_code(summary.manifest_sha256)}", ""]
     bad = [f for f in findings if f.status in (Status.FAIL, Status.ERROR)]
     if not bad:
         lines.append("No violations and no evidence gaps.")

@@ -191,3 +191,15 @@ def test_access_review_lists_every_principal_for_its_owner(demo_run: dict) -> No
     dave = review.set_index("resource_name").loc["dave"]
     assert (dave["owner"], bool(dave["is_admin"]), dave["admin_via"]) == ("platform-team", True, "attached policy")
     assert list(review["owner"]) == sorted(review["owner"])
+
+
+def test_the_chain_head_is_witnessed_outside_the_store(demo_run: dict) -> None:
+    """The sealed manifest's hash is in the run result (artifact, log) and in the Slack summary."""
+    run_dir = Path(demo_run["run_dir"])
+    manifest_hash = hashlib.sha256((run_dir / "manifest.json").read_bytes()).hexdigest()
+    head = json.loads((run_dir.parent.parent / "chain-head.json").read_text())
+    assert demo_run["manifest_sha256"] == manifest_hash == head["manifest_sha256"]
+    records = [json.loads(line) for line in Path(demo_run["notifications"]["outbox_file"]).read_text().splitlines()]
+    summaries = [r for r in records if r.get("kind") == "message" and r.get("purpose") == "summary"]
+    assert summaries and all(manifest_hash in json.dumps(r) for r in summaries)
+    assert (run_dir / "manifest.sig").is_file()

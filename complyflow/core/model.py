@@ -129,6 +129,8 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     run_dir: str = ""
     flow_run_url: str = ""
+    #: SHA-256 of the sealed manifest (the chain head): published outside the store as a witness
+    manifest_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +142,7 @@ class RunSummary:
             "counts": self.counts,
             "run_dir": self.run_dir,
             "flow_run_url": self.flow_run_url,
+            "manifest_sha256": self.manifest_sha256,
         }
 
 

@@ -53,6 +53,8 @@ def summary_blocks(
         mrkdwn(f"*Top owners by open items*\n{owners}"),
         context(f"complyflow {safe(summary.flow, 40)} run {code(summary.run_id, 60)} · {run_ref}"),
     ]
+    if summary.manifest_sha256:  # a witness of the chain head outside the evidence store
+        blocks.append(context(f"sealed · chain head SHA-256 {code(summary.manifest_sha256, 64)}"))
     failing = summary.counts.get("FAIL", 0)
     text = f"complyflow run {safe(summary.run_id, 60)}: {share} compliant, {new} new, {failing} failing"
     data = {
@@ -60,6 +62,7 @@ def summary_blocks(
         "counts": dict(summary.counts),
         "new": new,
         "top_owners": top,
+        "manifest_sha256": summary.manifest_sha256,
     }
     return blocks, text, data
 
