@@ -5,7 +5,8 @@
 - S3 reads of drift reports and of a vendor register kept in AWS, narrowed to the locations
   `models.yaml` and `vendors.yaml` name (never `s3:GetObject` on `*`);
 - `sts:AssumeRole` on the role ARNs of `scope.yaml` (or the documented `complyflow-*` role pattern);
-- the evidence store's writes as statements of their own (Sid `EvidenceStore…`), only when it is on S3.
+- the evidence store's writes as statements of their own (Sid `EvidenceStore…`), only when it is on S3;
+- `kms:Sign` on the manifest-signing key, when it is a KMS key.
 
 `configs/iam-policy.json` is this function's output for the shipped configs; a test keeps them equal.
 """
@@ -24,6 +25,7 @@ from tasks.collect import collectors_for
 from tasks.collect.model_drift import DRIFT_REPORT_BUCKETS, DRIFT_REPORT_OBJECTS
 from tasks.collect.vendors import VENDOR_REGISTER
 from tasks.evidence import S3_STORE_CALLS
+from tasks.signing import SIGNING_CALLS
 
 #: Used when scope.yaml lists no role: the role name docs/deployments.md tells each account to create.
 DEFAULT_ROLE_PATTERN = "arn:{partition}:iam::*:role/complyflow-*"
@@ -39,6 +41,7 @@ def generate_policy(directory: str | Path | None = None) -> dict[str, Any]:
     statements = _collection_statements(config, folder, partition)
     statements.append(_assume_role_statement(config, partition))
     statements += _evidence_store_statements(folder, partition)
+    statements += _signing_statements(load_evidence_store_config(folder).signing.kms_key_id, partition)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -158,6 +161,18 @@ def _evidence_store_statements(folder: Path, partition: str) -> list[Statement]:
             _statement("EvidenceStoreEncryption", {_a(c) for c in S3_STORE_CALLS if c.service == "kms"}, [key])
         )
     return statements
+
+
+def _signing_statements(key_id: str | None, partition: str) -> list[Statement]:
+    """kms:Sign (and DescribeKey, GetPublicKey) on the manifest-signing key, when it is a KMS key."""
+    if not key_id:
+        return []  # the local key file needs no AWS permission
+    actions = {c.iam_action for c in SIGNING_CALLS}
+    if key_id.startswith("alias/"):  # an alias is not a key resource: match the key by its alias instead
+        condition = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [key_id]}}
+        return [_statement("EvidenceSigning", actions, ["*"], condition)]
+    key = key_id if key_id.startswith("arn:") else f"arn:{partition}:kms:*:*:key/{key_id}"
+    return [_statement("EvidenceSigning", actions, [key])]
 
 
 def _a(declared: AwsCall) -> str:

@@ -27,8 +27,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from complyflow.core.config import ConfigError
 from complyflow.core.deploy_config import SigningSpec
+from complyflow.core.tables import AwsCall, call
 
 SIGNATURE = "manifest.sig"
+#: The KMS calls of signing with `signing.kms_key_id`: the IAM policy's signing statement comes from here.
+SIGNING_CALLS: tuple[AwsCall, ...] = (
+    call("kms", "DescribeKey", when="signing.kms_key_id is set"),
+    call("kms", "Sign", when="signing.kms_key_id is set"),
+    call("kms", "GetPublicKey", when="signing.kms_key_id is set (verify without --public-key)"),
+)
 ED25519 = "ED25519"
 #: KMS signing algorithms we use, by key spec family; all sign a SHA-256 digest.
 KMS_ALGORITHMS = {"ECC": "ECDSA_SHA_256", "RSA": "RSASSA_PSS_SHA_256"}

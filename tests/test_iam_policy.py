@@ -100,3 +100,23 @@ def test_bad_config_exits_2(configs: Path) -> None:
     (configs / "scope.yaml").write_text("regions: [mars-1]\n", encoding="utf-8")
     result = runner.invoke(app, ["iam-policy", "--config", str(configs)])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "resource", "condition"),
+    [
+        (
+            "alias/complyflow-evidence",
+            ["*"],
+            {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/complyflow-evidence"]}},
+        ),
+        ("arn:aws:kms:eu-west-1:111111111111:key/k1", ["arn:aws:kms:eu-west-1:111111111111:key/k1"], None),
+    ],
+)
+def test_kms_signing_key_gets_sign_only_on_that_key(
+    configs: Path, key: str, resource: list, condition: dict | None
+) -> None:
+    (configs / "evidence-store.yaml").write_text(f"signing:\n  kms_key_id: {key}\n", encoding="utf-8")
+    signing = statements(generate_policy(configs))["ComplyflowEvidenceSigning"]
+    assert signing["Action"] == ["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"]
+    assert signing["Resource"] == resource and signing.get("Condition") == condition
