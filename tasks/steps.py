@@ -1,7 +1,11 @@
-"""The Prefect tasks of a compliance run; each wraps one plain step with its retries and timeout.
+"""The Prefect tasks of a compliance run; each wraps one plain step with its retries.
 
 Task-run names carry account, region and service so the Prefect UI reads like the estate. Nothing is
-cached (`NO_CACHE`): compliance evidence must be gathered fresh on every run.
+cached (`NO_CACHE`): compliance evidence must be gathered fresh on every run. No task timeouts: these
+tasks run in the thread pool, where Prefect cannot interrupt them (it only warns, first thing in every
+run's logs); the work is bounded where it blocks instead — botocore's connect/read timeouts and retry
+budget on every AWS call, a 60 s cap on the IAM credential report, and the collect deployment's own
+timeout when accounts fan out to workers.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from tasks.validate import build_data_docs, findings_for_table, new_context
     task_run_name="open-account-{account.name}",
     retries=2,
     retry_delay_seconds=5,
-    timeout_seconds=120,
     cache_policy=NO_CACHE,
     persist_result=False,
 )
@@ -37,7 +40,6 @@ def open_account_task(account: AccountScope, home_region: str) -> AccountSession
 @task(
     name="collect",
     task_run_name="collect-{collector.name}-{account.account_id}-{region}",
-    timeout_seconds=1800,
     cache_policy=NO_CACHE,
     persist_result=False,
 )
@@ -63,9 +65,7 @@ def collect_task(
     return result
 
 
-@task(
-    name="validate", task_run_name="validate-{table}", timeout_seconds=1800, cache_policy=NO_CACHE, persist_result=False
-)
+@task(name="validate", task_run_name="validate-{table}", cache_policy=NO_CACHE, persist_result=False)
 def validate_task(
     run_id: str,
     table: str,

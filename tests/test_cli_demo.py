@@ -21,12 +21,19 @@ def _run_dir(output: str) -> Path:
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_demo_twice_leaves_consistent_evidence_and_announces_nothing_new_the_second_time(tmp_path: Path) -> None:
+def test_demo_twice_leaves_consistent_evidence_and_announces_nothing_new_the_second_time(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     runner = CliRunner()
     root = tmp_path / "evidence"
     first = runner.invoke(app, ["demo", "--evidence-dir", str(root)], env={"COLUMNS": "400"})
     assert first.exit_code == 0, first.output
     run_dir = _run_dir(first.output)
+    # A quiet console: progress and results only, nothing from moto, werkzeug, GX or task timeouts.
+    console = first.output + "".join(capfd.readouterr())
+    for noise in ("HTTP/1.1", "Created temporary directory", "Timeout of", "&lt;", "&gt;", "&amp;"):
+        assert noise not in console, noise
+    assert "collect" in first.output and "sealed: chain head SHA-256" in first.output
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     for relative, entry in manifest["files"].items():

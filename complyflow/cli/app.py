@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 # Offline by default: the embedded Prefect server must not phone home (a user can still opt in).
@@ -45,31 +46,36 @@ def _print_result(result: dict) -> None:
         table.add_column(status)
     table.add_row(*(str(v) for v in result["counts"].values()))
     console.print(table)
-    console.print(f"evidence and findings: [bold]{result['run_dir']}[/bold]")
+    say = partial(console.print, markup=False, highlight=False, soft_wrap=True)  # paths: never wrapped mid-token
+    say(f"evidence and findings: {result['run_dir']}")
+    if result.get("manifest_sha256"):
+        say(f"sealed: chain head SHA-256 {result['manifest_sha256']}")
     notes = result.get("notifications", {})
     where = f" → {notes['outbox_file']}" if notes.get("channel") == "outbox" else ""
-    console.print(
+    say(
         f"notifications: {notes.get('digests', 0)} digest(s), {notes.get('new', 0)} new item(s) via "
         f"{notes.get('channel')}{where}"
     )
     if notes.get("pending"):
-        console.print(f"[yellow]{notes['pending']} message(s) still pending[/yellow]: `complyflow notify --flush`")
+        say(f"{notes['pending']} message(s) still pending: complyflow notify --flush", style="yellow")
     reports = result.get("reports") or {}
     if reports.get("html"):
-        console.print(f"report: {Path(result['run_dir']) / reports['html']}")
+        say(f"report: {Path(result['run_dir']) / reports['html']}")
 
 
 def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> None:
     """Run one flow once, now. Exit code 0 when the run worked, whatever it found."""
     config = config_dir(config)
-    check_config_or_exit(config)  # every config file, before any AWS call (and before importing Prefect)
+    checked = check_config_or_exit(config)  # every config file, before any AWS call (and before importing Prefect)
+    from complyflow.cli.progress import run_progress
     from flows.drift import drift_monitoring
     from flows.nightly import nightly_compliance
     from flows.vendors import vendor_reviews
 
     flows = {"nightly": nightly_compliance, "drift": drift_monitoring, "vendors": vendor_reviews}
     try:
-        result = flows[flow_name](config_dir=config, evidence_dir=evidence_dir)
+        with run_progress(console, checked.config):
+            result = flows[flow_name](config_dir=config, evidence_dir=evidence_dir)
     except Exception as exc:
         console.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from exc
@@ -98,24 +104,21 @@ def run_vendors(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> N
 def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
     """Start a demo AWS estate in moto on 127.0.0.1 and run the nightly flow against it."""
     config = config_dir(config)
-    check_config_or_exit(config)  # every config file, before any AWS call
+    checked = check_config_or_exit(config)  # every config file, before any AWS call
     demo_estate = demo_module()
+    from complyflow.cli.progress import run_progress
     from flows.nightly import nightly_compliance
 
-    with (
-        console.status("starting the demo AWS estate (moto on 127.0.0.1)…") as status,
-        demo_estate.moto_server() as endpoint,
-    ):
+    with demo_estate.moto_server() as endpoint:
         console.print(f"[green]✓[/green] moto server at {endpoint}")
-        status.update("seeding demo resources…")
         demo_estate.seed_demo_estate()
         console.print(
-            "[green]✓[/green] demo estate seeded (IAM, S3, EC2, RDS, DynamoDB, SageMaker, KMS, Logs, "
+            "[green]✓[/green] demo estate seeded (IAM, S3, EC2, ECR, RDS, DynamoDB, SageMaker, KMS, Logs, "
             "CloudTrail in us-east-1 and eu-west-1)"
         )
-        status.update("running the nightly flow (Prefect)…")
         try:
-            result = nightly_compliance(config_dir=config, evidence_dir=evidence_dir)
+            with run_progress(console, checked.config):
+                result = nightly_compliance(config_dir=config, evidence_dir=evidence_dir)
         except Exception as exc:
             console.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc}")
             raise typer.Exit(1) from exc
@@ -134,19 +137,22 @@ def controls(
         console.print(f"[red]unknown framework {framework!r}[/red]; choose one of {', '.join(FRAMEWORKS)}")
         raise typer.Exit(2)
     catalog = load_config_or_exit(config_dir(config)).controls
-    table = Table(title="controls")
-    for column in ("id", "severity", "title", "policy clause", *FRAMEWORKS):
-        table.add_column(column)
+    wide = console.width >= 140  # the title and one column per framework need room; below that, a compact form
+    table = Table(title="controls", title_justify="left")
+    # The id is what people copy: never cut or folded; the other columns fold to fit (80 columns included).
+    table.add_column("id", no_wrap=True, min_width=max((len(c.id) for c in catalog), default=2))
+    columns = ("severity", "title", "policy clause", *FRAMEWORKS) if wide else ("severity", "clause", "frameworks")
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for c in catalog:
         if framework and not c.frameworks.get(framework):  # type: ignore[call-overload]
             continue
-        table.add_row(
-            c.id,
-            c.severity,
-            c.title,
-            f"{c.policy_clause.document} {c.policy_clause.section}",
-            *(", ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS),
-        )  # type: ignore[call-overload]
+        if wide:
+            mapped = [", ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS]  # type: ignore[call-overload]
+            table.add_row(c.id, c.severity, c.title, f"{c.policy_clause.document} {c.policy_clause.section}", *mapped)
+        else:
+            refs = "; ".join(f"{f}: {', '.join(r)}" for f, r in c.frameworks.items() if r)
+            table.add_row(c.id, c.severity, c.policy_clause.section.split(" ")[0], refs)
     console.print(table)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -30,16 +30,21 @@ def _trend_table(title: str, series: dict[str, list[float | None]], names: dict[
     from tasks.report.trend import sparkline  # imported late: keeps `complyflow --help` fast
 
     table = Table(title=title)
+    narrow = console.width < 100  # at 80 columns "lowest" goes, so the ids and numbers stay whole
     for column, justify in (
         ("", "left"),
         ("runs", "right"),
         ("first", "right"),
         ("latest", "right"),
         ("change", "right"),
-        ("lowest", "right"),
+        *([] if narrow else [("lowest", "right")]),
         ("trend", "left"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        if not column:  # the control id (or framework): never cut, people copy it
+            longest = max((len(names.get(k, k)) for k in series), default=1)
+            table.add_column(column, no_wrap=True, min_width=longest)
+            continue
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for key, values in series.items():
         scored = [v for v in values if v is not None]
         first, last = (scored[0], scored[-1]) if scored else (None, None)
@@ -49,7 +54,7 @@ def _trend_table(title: str, series: dict[str, list[float | None]], names: dict[
             _pct(first),
             _pct(last),
             "–" if first is None or last is None else f"{last - first:+.1f}",
-            _pct(min(scored) if scored else None),
+            *([] if narrow else [_pct(min(scored) if scored else None)]),
             sparkline(values),
         )
     return table
@@ -59,8 +64,13 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} %"
 
 
+DEFAULT_DAYS = 30  # `complyflow report` alone: the last month
+
+
 def report(
-    since: Annotated[str, typer.Option("--since", help="First day of the period (YYYY-MM-DD), UTC.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="First day of the period (YYYY-MM-DD), UTC; default: 30 days ago.")
+    ] = None,
     evidence_dir: Annotated[
         str | None,
         typer.Option("--evidence-dir", help="Evidence root (default: COMPLYFLOW_EVIDENCE_DIR or ./evidence)."),
@@ -79,7 +89,7 @@ def report(
     from tasks.report.posture import ALL, FRAMEWORK_LABELS, framework_mapping
     from tasks.report.trend import load_trend
 
-    start = _since(since)
+    start = _since(since) if since else datetime.now(UTC).date() - timedelta(days=DEFAULT_DAYS)
     if start > datetime.now(UTC).date():
         console.print(f"[red]--since {start} is in the future[/red]")
         raise typer.Exit(2)

@@ -295,13 +295,42 @@ class NotifySettings(_Strict):
     max_retries: int = Field(default=3, ge=0)  # per request, for 429, 5xx and connection errors
     retry_backoff_seconds: float = Field(default=0.5, ge=0)
     timeout_seconds: int = Field(default=15, ge=1)
+    # Longest wait on Slack's Retry-After, in total per run or flush: beyond it messages stay in the outbox,
+    # so a rate-limited workspace never holds a run (the next run or `complyflow notify --flush` sends them).
+    max_retry_after_seconds: int = Field(default=60, ge=0)
+
+    @staticmethod
+    def check_api_url(value: str) -> str:
+        """`value` with a trailing slash, if it may carry a bot token: https, or plain http to this machine.
+
+        Plain http to another host would put the token (and every message) on the network unencrypted;
+        a local proxy or test double on a loopback address is the one legitimate use of http.
+        """
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://slack.com/api/")
+        try:
+            host = urlsplit(value).hostname or ""
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+        if value.startswith("http://"):
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise ValueError(
+                    f"{value!r} is plain http to another machine, which would send Slack credentials unencrypted: "
+                    "use https (http only to 127.0.0.0/8, ::1 or localhost, e.g. a local proxy or test double)"
+                )
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-            raise ValueError(f"{value!r} is not an http(s) URL such as https://slack.com/api/")
-        return value if value.endswith("/") else value + "/"
+        return cls.check_api_url(value)
 
     @field_validator("summary_channel", "fallback_channel")
     @classmethod

@@ -8,6 +8,7 @@ objects directly; that is the only place that knows moto is there.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import urllib.request
@@ -46,6 +47,7 @@ def moto_server() -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in (*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL")}
     os.environ.update(FAKE_CREDENTIALS)
     port = _free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: one line per API call
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

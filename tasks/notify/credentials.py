@@ -1,6 +1,9 @@
 """Slack credentials: from the environment or a Prefect Secret block, never from config files.
 
 Values are returned, never logged; `redact` scrubs them from any error text before it is recorded.
+A credential is withheld (with the reason among the problems) when it would travel unencrypted: a bot
+token when the API URL (SLACK_API_URL or notify.yaml) is plain http to another machine, a webhook URL
+that is. Messages then stay pending for a flush once that is fixed, rather than being sent.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ class CredentialError(RuntimeError):
     """A configured Secret block could not be read."""
 
 
+class ApiUrlError(ValueError):
+    """SLACK_API_URL is not a URL a token may be sent to."""
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     token: str | None = None
     webhook_url: str | None = None
     problems: tuple[str, ...] = ()
+    withheld: str = ""  # "slack" or "webhook": a credential found but not used (see problems)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -68,15 +76,34 @@ def resolve(settings: NotifySettings) -> Credentials:
     if settings.delivery in ("auto", "webhook") and not token:
         webhook, problem = _one(WEBHOOK_ENV, settings.webhook_secret_block)
         problems += [problem] if problem else []
-    return Credentials(token=token, webhook_url=webhook, problems=tuple(problems))
+    withheld = ""
+    if token:
+        try:
+            api_url(settings)
+        except ApiUrlError as exc:
+            token, withheld = None, "slack"
+            problems.append(f"{exc}; the bot token is not sent there and messages stay pending")
+    if webhook:
+        try:
+            NotifySettings.check_api_url(webhook)
+        except ValueError as exc:
+            problems.append(f"{WEBHOOK_ENV} (or its Secret block) refused: {redact(str(exc), (webhook,))}")
+            webhook, withheld = None, "webhook"
+    return Credentials(token=token, webhook_url=webhook, problems=tuple(problems), withheld=withheld)
 
 
 def api_url(settings: NotifySettings) -> str:
-    """The Slack Web API base URL: SLACK_API_URL, else notify.yaml; always ending with a slash."""
-    url = os.environ.get(API_URL_ENV, "").strip() or settings.slack_api_url
-    if not url.startswith(("https://", "http://")):
-        raise ValueError(f"{API_URL_ENV}={url!r} is not an http(s) URL such as https://slack.com/api/")
-    return url if url.endswith("/") else url + "/"
+    """The Slack Web API base URL: SLACK_API_URL, else notify.yaml (checked on load); always ending with a slash.
+
+    Raises ApiUrlError for a SLACK_API_URL the token must not be sent to (see `NotifySettings.check_api_url`).
+    """
+    url = os.environ.get(API_URL_ENV, "").strip()
+    if not url:
+        return NotifySettings.check_api_url(settings.slack_api_url)
+    try:
+        return NotifySettings.check_api_url(url)
+    except ValueError as exc:
+        raise ApiUrlError(f"{API_URL_ENV} refused: {exc}") from None
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:

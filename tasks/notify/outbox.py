@@ -5,8 +5,14 @@ A message is recorded (and fsynced) before delivery is attempted; it becomes `se
 later run or `complyflow notify --flush` sends exactly what is still pending. Records are only ever
 appended; a line torn by a crash is skipped on reading and never glued to the next record.
 
+Exactly once: before each post an `attempt` record is written (where to, and when, as a Unix time).
+An attempt that no `failed` record with `outcome: not_posted` answers may have reached Slack (a timeout,
+a dropped connection, a crash before the `sent` record): such attempts are `unsettled`, and delivery
+looks the message up from the first of them on before posting it again, after a crash too.
+
 Record kinds: `message` (what to post, with `seq`, `id`, `via`, `destination`, `thread_of`, `blocks`,
-`events`, `items`), `sent` (id, channel id, ts), `failed` (id, error, whether retrying may help).
+`events`, `items`), `attempt` (id, channel, thread_ts, at), `sent` (id, channel id, ts), `failed` (id,
+error, whether retrying may help, `outcome`: `not_posted`, `unknown`, or "" for a failed look-up).
 """
 
 from __future__ import annotations
@@ -79,12 +85,25 @@ class Outbox:
         self.seq = max((int(r.get("seq") or 0) for r in self.records), default=0)
         self._ids = {str(r["id"]) for r in self.records if r.get("kind") == "message"}
         self._sent = {str(r["id"]) for r in self.records if r.get("kind") == "sent"}
+        self._unsettled: dict[str, list[dict[str, Any]]] = {}
+        for record in self.records:
+            self._settle(record)
+
+    def _settle(self, record: dict[str, Any]) -> None:
+        """Track attempts that may have reached Slack: each is settled by an answer saying it did not."""
+        if record.get("kind") == "attempt":
+            self._unsettled.setdefault(str(record["id"]), []).append(record)
+        elif record.get("kind") == "failed" and record.get("outcome") == "not_posted":
+            attempts = self._unsettled.get(str(record["id"]))
+            if attempts:
+                attempts.pop()
 
     def _append(self, record: dict[str, Any]) -> dict[str, Any]:
         self.seq += 1
         record = {**record, "seq": self.seq, "recorded_at": datetime.now(UTC).isoformat()}
         append(self.path, record)
         self.records.append(record)
+        self._settle(record)
         if record["kind"] == "message":
             self._ids.add(str(record["id"]))
         elif record["kind"] == "sent":
@@ -109,8 +128,22 @@ class Outbox:
     def mark_sent(self, message_id: str, *, via: str, channel: str = "", ts: str = "") -> dict[str, Any]:
         return self._append({"kind": "sent", "id": message_id, "via": via, "channel": channel, "ts": ts})
 
-    def mark_failed(self, message_id: str, *, error: str, retryable: bool) -> dict[str, Any]:
-        return self._append({"kind": "failed", "id": message_id, "error": error, "retryable": retryable})
+    def mark_attempt(self, message_id: str, *, channel: str, thread_ts: str | None) -> dict[str, Any]:
+        """Record (durably) that a post is about to go out: after a crash, this is where and since when to look."""
+        return self._append(
+            {"kind": "attempt", "id": message_id, "channel": channel, "thread_ts": thread_ts or "", "at": time.time()}
+        )
+
+    def mark_failed(self, message_id: str, *, error: str, retryable: bool, outcome: str = "") -> dict[str, Any]:
+        """`outcome`: "not_posted" (Slack said no, or was never reached), "unknown" (it may have posted), or
+        "" for a failure that was no post (a look-up)."""
+        return self._append(
+            {"kind": "failed", "id": message_id, "error": error, "retryable": retryable, "outcome": outcome}
+        )
+
+    def unsettled(self, message_id: str) -> list[dict[str, Any]]:
+        """Attempts at posting `message_id` that may have reached Slack (oldest first)."""
+        return [] if message_id in self._sent else list(self._unsettled.get(message_id, []))
 
     def sent_ids(self) -> set[str]:
         return set(self._sent)

@@ -1,35 +1,29 @@
 """Posting to Slack: the Web API with a bot token, or an incoming webhook, through slack-sdk.
 
-slack-sdk's retry handlers absorb 429 (honouring Retry-After), 5xx and connection errors; what is left
-is classified so that delivery knows whether to stop (Slack down, bad token), to reroute (the channel
-or user cannot be reached) or to move on (this one message is at fault).
+slack-sdk retries only what is safe to repeat (`retries`): reads on connection errors and 5xx, any
+request on 429 within a time budget. A post that failed without a clear answer from Slack (timeout,
+connection dropped after the send, 5xx) says so (`DeliveryError.unknown`), and the bot transport can
+look a message up (`find`), so that delivery checks before it posts again. What is left is classified
+so that delivery knows whether to stop (Slack down, bad token), to reroute (the channel or user cannot
+be reached) or to move on (this one message is at fault).
 """
 
 from __future__ import annotations
 
 import logging
-import random
+import socket
 from dataclasses import dataclass
-from http.client import RemoteDisconnected
 from typing import Any, Literal, Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry import (
-    BackoffRetryIntervalCalculator,
-    ConnectionErrorRetryHandler,
-    Jitter,
-    RateLimitErrorRetryHandler,
-    RetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from complyflow.core.config import NotifySettings
 from tasks.notify.credentials import Credentials, api_url, redact
+from tasks.notify.lookup import ChannelIds, LookupIncomplete, find_posted
+from tasks.notify.retries import RetryAfterBudget, post_handlers, read_handlers, retry_after, webhook_handlers
 
 ErrorKind = Literal["transient", "auth", "destination", "message"]
 AUTH_ERRORS = {
@@ -72,16 +66,21 @@ TRANSIENT_ERRORS = {
     "service_unavailable",
     "request_timeout",
 }
-SERVER_ERROR_STATUSES = (500, 502, 503, 504)
+NOT_THERE = ("channel_not_found", "thread_not_found")  # a look-up there: nothing of ours can be in it
 
 
 class DeliveryError(Exception):
-    """A post Slack did not accept, after retries: `kind` says what delivery should do next."""
+    """A request Slack did not accept, after retries: `kind` says what delivery should do next.
 
-    def __init__(self, code: str, kind: ErrorKind) -> None:
+    `unknown`: the request may have been carried out all the same (no answer, or a 5xx), so a post must
+    be looked up before it is sent again.
+    """
+
+    def __init__(self, code: str, kind: ErrorKind, *, unknown: bool = False) -> None:
         super().__init__(code)
         self.code = code
         self.kind = kind
+        self.unknown = unknown
 
 
 def classify(code: str, status: int | None = None) -> ErrorKind:
@@ -94,40 +93,10 @@ def classify(code: str, status: int | None = None) -> ErrorKind:
     return "message"
 
 
-class _ProportionalJitter(Jitter):
-    """Up to +50% of the interval (slack-sdk's default adds up to a whole second to any interval)."""
-
-    def recalculate(self, duration: float) -> float:
-        return duration * (1 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
-
-
-class ServerErrorRetryHandler(RetryHandler):
-    """Retries 500, 502, 503 and 504 (slack-sdk's own handler covers 500 and 503 only)."""
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return response is not None and response.status_code in SERVER_ERROR_STATUSES
-
-
-def retry_handlers(settings: NotifySettings) -> list[RetryHandler]:
-    backoff = BackoffRetryIntervalCalculator(
-        backoff_factor=settings.retry_backoff_seconds, jitter=_ProportionalJitter()
-    )
-    return [
-        ConnectionErrorRetryHandler(
-            max_retry_count=settings.max_retries,
-            interval_calculator=backoff,
-            error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError],
-        ),
-        RateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
-        ServerErrorRetryHandler(max_retry_count=settings.max_retries, interval_calculator=backoff),
-    ]
+def _never_sent(exc: Exception) -> bool:
+    """True when the request certainly never reached Slack: connection refused, or the name did not resolve."""
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
 def _quiet_logger(name: str) -> logging.Logger:
@@ -145,43 +114,69 @@ class Posted:
 
 class Transport(Protocol):
     kind: str  # "slack", "webhook" or "outbox"
+    can_look_up: bool  # whether `find` can tell that a message is already in Slack
 
     def post(
         self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None, metadata: dict[str, Any]
     ) -> Posted: ...
 
+    def find(self, *, message_id: str, channel: str, thread_ts: str | None, oldest: float) -> Posted | None: ...
+
 
 class BotTransport:
-    """chat.postMessage and users.lookupByEmail with a bot token."""
+    """chat.postMessage, users.lookupByEmail and message look-ups with a bot token.
+
+    Two clients on the one token: `poster` is never retried blindly by slack-sdk, `client` (reads) is.
+    """
 
     kind = "slack"
+    can_look_up = True
 
     def __init__(self, token: str, settings: NotifySettings, secrets: tuple[str, ...]) -> None:
         self.secrets = secrets
-        self.client = WebClient(
-            token=token,
-            base_url=api_url(settings),
-            timeout=settings.timeout_seconds,
-            retry_handlers=retry_handlers(settings),
-            logger=_quiet_logger("complyflow.slack"),
-        )
+        self.budget = RetryAfterBudget(settings.max_retries, settings.max_retry_after_seconds)
+        common: dict[str, Any] = {
+            "token": token,
+            "base_url": api_url(settings),
+            "timeout": settings.timeout_seconds,
+            "logger": _quiet_logger("complyflow.slack"),
+        }
+        self.client = WebClient(**common, retry_handlers=read_handlers(settings, self.budget))
+        self.poster = WebClient(**common, retry_handlers=post_handlers(self.budget))
+        self.channel_ids = ChannelIds(self.client)
 
-    def _error(self, exc: Exception) -> DeliveryError:
+    def _error(self, exc: Exception, *, write: bool = False) -> DeliveryError:
+        """`exc` as a DeliveryError; for a write, whether Slack may have carried it out all the same."""
         if isinstance(exc, SlackApiError):
             response = exc.response
             data = response.data if isinstance(response.data, dict) else {}
             status = getattr(response, "status_code", None)
             code = str(data.get("error") or f"http_{status}")
-            return DeliveryError(code, classify(code, status))
-        if isinstance(exc, SlackClientError | OSError | URLError):  # connection refused, reset, timeout
+            kind = classify(code, status)
+            if status == 429:
+                code = self._rate_limited(code, getattr(response, "headers", None) or {})
+            return DeliveryError(code, kind, unknown=write and status is not None and status >= 500)
+        if isinstance(exc, SlackClientError):  # refused by slack-sdk itself, before anything was sent
             return DeliveryError(redact(f"{type(exc).__name__}: {exc}", self.secrets)[:300], "transient")
+        if isinstance(exc, OSError | URLError):  # connection refused, reset, timeout
+            text = redact(f"{type(exc).__name__}: {exc}", self.secrets)[:300]
+            return DeliveryError(text, "transient", unknown=write and not _never_sent(exc))
         raise exc
+
+    def _rate_limited(self, code: str, headers: dict[str, Any]) -> str:
+        """Why a 429 was not waited out: the wait asked for is over what is left of the budget."""
+        wait = retry_after(headers)
+        asked = f"Retry-After {wait:.0f} s" if wait is not None else "rate limited"
+        return (
+            f"{code}: {asked}, over the {self.budget.budget:.0f} s of waiting allowed per run or flush "
+            f"({self.budget.waited:.0f} s used; max_retry_after_seconds in notify.yaml); left in the outbox"
+        )
 
     def post(
         self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None, metadata: dict[str, Any]
     ) -> Posted:
         try:
-            response = self.client.chat_postMessage(
+            response = self.poster.chat_postMessage(
                 channel=channel,
                 text=text,
                 blocks=blocks,
@@ -191,8 +186,31 @@ class BotTransport:
                 metadata=metadata,
             )
         except Exception as exc:  # noqa: BLE001 - classified below; unknown errors are re-raised there
-            raise self._error(exc) from None
-        return Posted(channel=str(response.get("channel") or channel), ts=str(response.get("ts") or ""))
+            raise self._error(exc, write=True) from None
+        posted = Posted(channel=str(response.get("channel") or channel), ts=str(response.get("ts") or ""))
+        self.channel_ids.remember(channel, posted.channel)
+        return posted
+
+    def find(self, *, message_id: str, channel: str, thread_ts: str | None, oldest: float) -> Posted | None:
+        """The message carrying `message_id` in `channel` (in the thread `thread_ts`, if given) since `oldest`
+        (a Unix time), or None when it is not there.
+
+        A channel or thread Slack does not know holds nothing of ours: None as well. Any other failure
+        raises DeliveryError: the message cannot be checked now, so it must not be posted again now.
+        """
+        try:
+            channel_id = self.channel_ids.resolve(channel)
+            if channel_id is None:
+                return None
+            ts = find_posted(self.client, channel_id, message_id, thread_ts=thread_ts, oldest=oldest)
+        except LookupIncomplete as exc:
+            raise DeliveryError(f"look-up incomplete: {exc}", "message") from None
+        except Exception as exc:  # noqa: BLE001 - classified below; unknown errors are re-raised there
+            error = self._error(exc)
+            if error.code in NOT_THERE:
+                return None
+            raise error from None
+        return Posted(channel=channel_id, ts=ts) if ts else None
 
     def lookup_email(self, email: str) -> str | None:
         """The Slack user id for an e-mail, None when Slack knows no such user; DeliveryError otherwise."""
@@ -211,13 +229,15 @@ class WebhookTransport:
     """An incoming webhook: one channel chosen when the webhook was created, no thread ids, no lookups."""
 
     kind = "webhook"
+    can_look_up = False  # a webhook posts and cannot read: its messages are delivered at least once
 
     def __init__(self, url: str, settings: NotifySettings, secrets: tuple[str, ...]) -> None:
         self.secrets = secrets
+        self.budget = RetryAfterBudget(settings.max_retries, settings.max_retry_after_seconds)
         self.client = WebhookClient(
             url=url,
             timeout=settings.timeout_seconds,
-            retry_handlers=retry_handlers(settings),
+            retry_handlers=webhook_handlers(settings, self.budget),
             logger=_quiet_logger("complyflow.slack.webhook"),
         )
 
@@ -234,6 +254,9 @@ class WebhookTransport:
             return Posted()
         code = (response.body or "").strip()[:100] or f"http_{response.status_code}"
         raise DeliveryError(redact(code, self.secrets), classify(code, response.status_code))
+
+    def find(self, *, message_id: str, channel: str, thread_ts: str | None, oldest: float) -> Posted | None:
+        return None  # nothing to read back with
 
 
 def open_transport(settings: NotifySettings, credentials: Credentials) -> BotTransport | WebhookTransport | None:

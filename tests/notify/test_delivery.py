@@ -47,11 +47,25 @@ def test_server_errors_are_retried(config: Config, finding: FindingFactory, slac
 def test_persistent_5xx_leaves_messages_pending(
     config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
 ) -> None:
-    slack.fail_next(20, 502)
+    slack.fail_next(20, 502, methods=("chat.postMessage",))
     result = notify(config, tmp_path, [finding()], "run-1", T0)
     assert (result.sent, result.pending) == (0, 2)
     assert result.errors == ["run-1/001 to #data-eng: http_502"]
     assert len(slack.method_calls("chat.postMessage")) == 3  # first try + 2 retries, then the round stops
+    assert len(slack.method_calls("conversations.history")) == 2  # a 502 may have posted: looked up before each retry
+
+
+def test_a_post_that_may_have_landed_is_not_retried_while_it_cannot_be_checked(
+    config: Config, finding: FindingFactory, slack: SlackDouble, tmp_path: Path
+) -> None:
+    slack.fail_next(20, 502)  # posts and look-ups alike
+    result = notify(config, tmp_path, [finding()], "run-1", T0)
+    assert (result.sent, result.pending) == (0, 2)
+    assert len(slack.method_calls("chat.postMessage")) == 1
+    assert "cannot be checked now (http_502)" in result.errors[0]
+    slack.restore()
+    assert flush(config, tmp_path).sent == 2
+    assert slack.message_ids() == ["run-1/001", "run-1/summary"]
 
 
 def test_outage_mid_run_then_flush_sends_the_rest_once(

@@ -1,17 +1,25 @@
 """A Slack Web API double on 127.0.0.1, for driving the real `slack_sdk.WebClient` (`base_url`) in tests.
 
 It implements what complyflow uses — chat.postMessage (with Slack's block limits and threads),
-users.lookupByEmail and an incoming webhook — records every call, and can misbehave on demand:
-answer 429 with Retry-After, answer 5xx, drop connections (an outage, optionally after N accepted
-posts), or stop listening altogether.
+users.lookupByEmail, an incoming webhook, and what looking a message up needs: conversations.history
+and conversations.replies (`oldest`, cursor pagination, `include_all_metadata`), conversations.list
+and conversations.open (channel ids for names and users) — records every call, and can misbehave on
+demand: answer 429 with Retry-After, answer 5xx, drop connections (an outage, optionally after N
+accepted posts), accept a post but answer only seconds later (the client has timed out meanwhile),
+drop the connection after accepting a post, run a hook between accepting a post and answering (to kill
+the poster), or stop listening altogether.
+
+Message timestamps are wall-clock times, as Slack's are, so that `oldest` means what it means there.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -80,6 +88,12 @@ class SlackDouble:
     failures: list[Failure] = field(default_factory=list)
     down: bool = False
     down_after_posts: int | None = None
+    late: dict[str, float] = field(default_factory=dict)  # method → seconds to wait after accepting, then answer
+    unanswered: int = 0  # this many more accepted posts get no answer: the connection drops after the send
+    on_accept: Callable[[dict[str, Any]], None] | None = None  # runs once a post is recorded, before the answer
+    max_page: int = 999  # most messages per conversations.history/replies page (Slack: 999)
+    channels: dict[str, str] = field(default_factory=dict)  # channel name (no #) → id, as conversations.list
+    _last_ts: float = 0.0
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _port: int = 0
@@ -132,9 +146,28 @@ class SlackDouble:
         """Drop every connection (no response at all) once `after_posts` more messages were accepted."""
         self.down_after_posts = len(self.posts) + after_posts
 
+    def answer_late(self, seconds: float, methods: tuple[str, ...] = ("chat.postMessage",)) -> None:
+        """Accept (record) every post as usual, but answer only after `seconds`: beyond a client's timeout,
+        the post is in Slack while its sender does not know it."""
+        self.late.update(dict.fromkeys(methods, seconds))
+
+    def chatter(self, channel_id: str, count: int) -> None:
+        """`count` messages from other people in a channel (no metadata): a busy channel to page through."""
+        with self._lock:
+            for n in range(count):
+                self._last_ts = max(time.time(), self._last_ts + 0.000001)
+                self.posts.append({"channel_id": channel_id, "ts": f"{self._last_ts:.6f}", "text": f"chatter {n}"})
+
+    def drop_answers(self, posts: int) -> None:
+        """Accept (record) the next `posts` posts but drop the connection instead of answering them."""
+        self.unanswered = posts
+
     def restore(self) -> None:
         self.down_after_posts = None
         self.failures.clear()
+        self.late.clear()
+        self.unanswered = 0
+        self.on_accept = None
 
     # --- queries for assertions ----------------------------------------------------------------
 
@@ -143,6 +176,13 @@ class SlackDouble:
 
     def method_calls(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    def post_counts(self) -> dict[str, int]:
+        """How many accepted posts carry each message id (exactly once: every value is 1)."""
+        counts: dict[str, int] = {}
+        for message_id in self.message_ids():
+            counts[message_id] = counts.get(message_id, 0) + 1
+        return counts
 
     # --- the API -------------------------------------------------------------------------------
 
@@ -175,8 +215,11 @@ class SlackDouble:
         handler.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.end_headers()
+            handler.wfile.write(data)
+        except OSError:  # the client gave up waiting (timeout) or died: Slack's answer goes nowhere either
+            handler.close_connection = True
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = urlsplit(handler.path).path
@@ -184,6 +227,8 @@ class SlackDouble:
         method = "webhook" if webhook else path.removeprefix("/api/")
         params = self._params(handler)
         authorized = webhook or handler.headers.get("Authorization") == f"Bearer {self.token}"
+        if str(params.get("channel", "")).startswith("#"):
+            self._channel_id(str(params["channel"]))  # any channel name used exists (conversations.list)
         with self._lock:
             self.calls.append(Call(method, params, authorized))
             if self.down or (self.down_after_posts is not None and len(self.posts) >= self.down_after_posts):
@@ -205,6 +250,16 @@ class SlackDouble:
             self._reply(handler, 200, {"ok": False, "error": "invalid_auth"})
         elif method == "chat.postMessage":
             self._post_message(handler, params)
+        elif method in ("conversations.history", "conversations.replies"):
+            self._reply(handler, 200, self._history(params, replies=method == "conversations.replies"))
+        elif method == "conversations.list":
+            with self._lock:
+                listed = [{"id": cid, "name": name, "is_channel": True} for name, cid in sorted(self.channels.items())]
+            self._reply(handler, 200, self._page(listed, params, "channels"))
+        elif method == "conversations.open":
+            user = str(params.get("users", ""))
+            body = {"ok": True, "channel": {"id": "D" + user[1:]}} if user[:1] in ("U", "W") and "," not in user else {}
+            self._reply(handler, 200, body or {"ok": False, "error": "user_not_found"})
         elif method == "users.lookupByEmail":
             user = self.users.get(str(params.get("email", "")).lower())
             body = {"ok": True, "user": {"id": user}} if user else {"ok": False, "error": "users_not_found"}
@@ -216,7 +271,9 @@ class SlackDouble:
         if channel in self.missing_channels:
             return None
         if channel.startswith("#"):
-            return "C" + hashlib.sha256(channel.encode()).hexdigest()[:9].upper()
+            channel_id = "C" + hashlib.sha256(channel.encode()).hexdigest()[:9].upper()
+            self.channels.setdefault(channel[1:], channel_id)
+            return channel_id
         if channel[:1] in "UW":
             return "D" + channel[1:]
         return channel if channel[:1] in "CGD" else None
@@ -236,9 +293,64 @@ class SlackDouble:
             if problem:
                 self._reply(handler, 200, {"ok": False, "error": problem})
                 return
-            ts = f"{1_700_000_000 + len(self.posts)}.{len(self.posts):06d}"
-            self.posts.append({**params, "channel_id": channel_id, "ts": ts, "via": "bot"})
-        self._reply(handler, 200, {"ok": True, "channel": channel_id, "ts": ts, "message": {"ts": ts}})
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            ts = f"{self._last_ts:.6f}"
+            post = {**params, "channel_id": channel_id, "ts": ts, "via": "bot"}
+            self.posts.append(post)
+        self._answer_accepted(handler, "chat.postMessage", post, {"ok": True, "channel": channel_id, "ts": ts})
+
+    def _answer_accepted(self, handler: BaseHTTPRequestHandler, method: str, post: dict[str, Any], body: Any) -> None:
+        """The answer to an accepted post: after the accept hook and any delay asked for."""
+        if self.on_accept is not None:
+            self.on_accept(post)
+        if method in self.late:
+            time.sleep(self.late[method])
+        with self._lock:
+            unanswered, self.unanswered = self.unanswered > 0, max(0, self.unanswered - 1)
+        if unanswered:
+            handler.close_connection = True
+            return
+        self._reply(handler, 200, {**body, "message": {"ts": post["ts"]}})
+
+    # --- reading messages back -----------------------------------------------------------------
+
+    def _page(self, items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
+        """One page of `items` as Slack pages them: `limit`, an opaque `cursor`, `response_metadata.next_cursor`."""
+        cursor = str(params.get("cursor") or "")
+        start = int(base64.b64decode(cursor).decode().removeprefix("next:")) if cursor else 0
+        limit = min(int(params.get("limit") or 100), self.max_page)
+        page, more = items[start : start + limit], start + limit < len(items)
+        next_cursor = base64.b64encode(f"next:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, key: page, "has_more": more, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _history(self, params: dict[str, Any], *, replies: bool) -> dict[str, Any]:
+        """conversations.history (top-level messages, newest first) or .replies (one thread, oldest first)."""
+        channel = str(params.get("channel", ""))
+        if channel[:1] not in ("C", "G", "D"):  # Slack wants an id here, not #name or a user id
+            return {"ok": False, "error": "channel_not_found"}
+        oldest, inclusive = float(params.get("oldest") or 0), str(params.get("inclusive", "")) in ("1", "true", "True")
+        metadata = str(params.get("include_all_metadata", "")) in ("1", "true", "True")
+        with self._lock:
+            here = [p for p in self.posts if p["channel_id"] == channel]
+        if replies:
+            root = str(params.get("ts", ""))
+            if not any(p["ts"] == root for p in here):
+                return {"ok": False, "error": "thread_not_found"}
+            chosen = [p for p in here if root in (p["ts"], p.get("thread_ts"))]
+        else:
+            chosen = [p for p in here if p.get("thread_ts") in (None, p["ts"])][::-1]
+        chosen = [p for p in chosen if float(p["ts"]) > oldest or (inclusive and float(p["ts"]) == oldest)]
+        messages = [
+            {
+                "type": "message",
+                "ts": p["ts"],
+                "text": p.get("text", ""),
+                **({"thread_ts": p["thread_ts"]} if p.get("thread_ts") else {}),
+                **({"metadata": p["metadata"]} if metadata and p.get("metadata") else {}),
+            }
+            for p in chosen
+        ]
+        return self._page(messages, params, "messages")
 
     def _webhook(self, handler: BaseHTTPRequestHandler, params: dict[str, Any]) -> None:
         problem = block_problem(params.get("blocks") or [])
