@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import tempfile
 import zipfile
 from collections import Counter
@@ -299,6 +300,7 @@ def build_audit_pack(
             break
     summaries = [_run_summary(store, r) for r in runs]
     name = f"audit-pack-{request.slug()}-{now:%Y%m%dT%H%M%SZ}.zip"
+    scratch = out_dir is None and not isinstance(store, LocalStore)  # built here, kept only in the store
     if out_dir is None:
         out_dir = store.root / AUDIT_PACKS if isinstance(store, LocalStore) else Path(tempfile.mkdtemp())
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -345,6 +347,9 @@ def build_audit_pack(
     key = f"{AUDIT_PACKS}/{name}"
     store.put_file(key, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if scratch:  # the pack lives in the store (`url`); no copy left behind in the temporary directory
+        shutil.rmtree(out_dir, ignore_errors=True)
+        path = Path(name)
     return AuditPack(
         path=path,
         url=store.url(key),
