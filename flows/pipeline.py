@@ -27,6 +27,7 @@ from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
 from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
+from tasks.reminders import nearest_reminders
 from tasks.report.writer import write_reports
 from tasks.report_artifacts import publish_report_links
 from tasks.signing import run_signer
@@ -99,7 +100,7 @@ def run_compliance(
         findings += validate_task(
             run_id, table, frame, table_controls, gaps, files.get(table, ""), docs_dir=str(folder.path / DOCS_DIR)
         )
-    findings = fill_missing_owners(findings, owners_by_account, config)
+    findings = nearest_reminders(fill_missing_owners(findings, owners_by_account, config), controls)
     outcome = apply_exceptions(findings, config.exceptions, started.date())
     account_owners = {k: v for k, v in owners_by_account.items() if v}  # accounts whose owner is known
     routes = route_findings(

@@ -353,8 +353,9 @@ def findings_for_table(
                     else "evidence missing"
                 )
                 findings.append(finding(row, Status.ERROR, observed, reason))
-            elif rid in failing:
-                findings.append(finding(row, Status.FAIL, observed, control.title))
+            elif rid in failing:  # an informational control's hit is a reminder, never a violation
+                verdict = Status.REMINDER if control.severity == "informational" else Status.FAIL
+                findings.append(finding(row, verdict, observed, control.title))
             elif rid in applicable_ids:
                 findings.append(finding(row, Status.PASS, observed))
     return findings

@@ -19,7 +19,7 @@ from tasks.evidence import S3_STORE_CALLS
 from tasks.iam_policy import generate_policy
 from tests.drift.test_drift_flow import DEMO_MODEL_FAILURES
 from tests.support.api_calls import allowed_actions, is_allowed, recorded_calls
-from tests.vendors.test_demo_register import DEMO_VENDOR_FAILURES, DEMO_VENDOR_OWNERS
+from tests.vendors.test_demo_register import DEMO_VENDOR_FAILURES, DEMO_VENDOR_OWNERS, DEMO_VENDOR_REMINDERS
 
 EXPECTED_FAILURES = (
     {
@@ -124,10 +124,10 @@ def test_outbox_digests_list_every_violation_for_its_owner(demo_run: dict) -> No
     notified = {
         (i["control_id"], i["resource_name"]) for r in digests.values() for i in r["items"] if i["change"] == "new"
     }
-    assert notified == EXPECTED_FAILURES
+    assert notified == EXPECTED_FAILURES | DEMO_VENDOR_REMINDERS  # reminders are told as reminders
     assert set(digests) == {"data-eng", "ml-research", "platform-team"} | DEMO_VENDOR_OWNERS
     assert notes["digests"] == len(digests)
-    fails = [f for f in _findings(demo_run) if f["status"] == "FAIL"]
+    fails = [f for f in _findings(demo_run) if f["status"] in ("FAIL", "REMINDER")]
     assert notes["routed"] == len(fails) and "routes" not in notes  # routes travel on the findings
     assert all(" -> " in f["notify_route"] for f in fails)
 
@@ -203,3 +203,18 @@ def test_the_chain_head_is_witnessed_outside_the_store(demo_run: dict) -> None:
     summaries = [r for r in records if r.get("kind") == "message" and r.get("purpose") == "summary"]
     assert summaries and all(manifest_hash in json.dumps(r) for r in summaries)
     assert (run_dir / "manifest.sig").is_file()
+
+
+def test_reminders_are_not_violations_and_every_surface_shows_one_score(demo_run: dict) -> None:
+    from complyflow.core.model import posture_of
+
+    findings = _findings(demo_run)
+    assert not [f for f in findings if f["severity"] == "informational" and f["status"] == "FAIL"]
+    reminders = {(f["control_id"], f["resource_name"]) for f in findings if f["status"] == "REMINDER"}
+    assert reminders == DEMO_VENDOR_REMINDERS  # Initech (due within 7 days): the nearest reminder only
+    score = posture_of(demo_run["counts"]).percent
+    records = [json.loads(line) for line in Path(demo_run["notifications"]["outbox_file"]).read_text().splitlines()]
+    (summary,) = [r for r in records if r.get("kind") == "message" and r.get("purpose") == "summary"]
+    assert f"{score:.1f} % compliant" in json.dumps(summary)
+    html = (Path(demo_run["run_dir"]) / "report.html").read_text()
+    assert f"Score {score:.1f} %" in html

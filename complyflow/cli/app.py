@@ -26,6 +26,7 @@ from complyflow.cli.common import (
     load_config_or_exit,
 )
 from complyflow.core.config import FRAMEWORKS
+from complyflow.core.model import posture_of
 from complyflow.core.process_exit import skip_final_gc_at_exit
 
 skip_final_gc_at_exit()  # registered before Prefect's exit handlers, so it runs after them
@@ -47,6 +48,7 @@ def _print_result(result: dict) -> None:
     table.add_row(*(str(v) for v in result["counts"].values()))
     console.print(table)
     say = partial(console.print, markup=False, highlight=False, soft_wrap=True)  # paths: never wrapped mid-token
+    say(f"posture: {posture_of(result['counts']).text()}")
     say(f"evidence and findings: {result['run_dir']}")
     if result.get("manifest_sha256"):
         say(f"sealed: chain head SHA-256 {result['manifest_sha256']}")

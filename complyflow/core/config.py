@@ -223,6 +223,8 @@ class Control(_Strict):
     rule: Rule
     remediation: str
     enabled: bool = True
+    #: reminders of these controls are dropped for a resource this control reminds about (the nearest wins)
+    supersedes: list[str] = Field(default_factory=list)
 
     @field_validator("applies_when")
     @classmethod
@@ -490,6 +492,11 @@ def load_config(directory: str | Path | None = None) -> Config:
     ids = [c.id for c in controls]
     if len(ids) != len(set(ids)):
         raise ConfigError(f"{folder / 'controls'}: duplicate control ids")
+    for control in controls:
+        unknown = sorted(set(control.supersedes) - set(ids))
+        if unknown:
+            where = f"{folder / 'controls'}: entry {control.id!r}: field supersedes"
+            raise ConfigError(f"{where}: unknown control(s) {', '.join(unknown)}")
     exceptions = load_exceptions(folder / "exceptions.yaml", set(ids))
     return Config(
         directory=str(folder),

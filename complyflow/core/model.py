@@ -7,6 +7,7 @@ the README's "Data model" section describes the same fields.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -34,6 +35,49 @@ class Status(StrEnum):
     FAIL = "FAIL"
     ERROR = "ERROR"  # evidence missing: a denied or failing API call, or an incomplete row
     EXCEPTED = "EXCEPTED"  # FAIL covered by a live, approved exception
+    REMINDER = "REMINDER"  # an informational control's hit (a review falling due): never a violation
+
+
+@dataclass(frozen=True, slots=True)
+class Posture:
+    """The one posture formula, for Slack, reports, the trend, artifacts and the CLI.
+
+    score = PASS / (PASS + FAIL + ERROR): an unknown (ERROR) counts against, as it is not shown
+    compliant. EXCEPTED (an accepted risk) and REMINDER (informational) are shown apart, outside it.
+    """
+
+    passed: int
+    failed: int
+    errors: int
+    excepted: int
+    reminders: int
+
+    @property
+    def judged(self) -> int:
+        return self.passed + self.failed + self.errors
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.judged == 0 else round(100.0 * self.passed / self.judged, 1)
+
+    def text(self) -> str:
+        """E.g. `74.7 % compliant (118 of 158 checks pass; 1 excepted, 3 reminders apart)`."""
+        if self.percent is None:
+            return "no checks evaluated"
+        apart = (
+            f"; {self.excepted} excepted, {self.reminders} reminder(s) apart" if self.excepted or self.reminders else ""
+        )
+        return f"{self.percent:.1f} % compliant ({self.passed} of {self.judged} checks pass{apart})"
+
+
+def posture_of(counts: Mapping[str, int]) -> Posture:
+    return Posture(
+        passed=counts.get(Status.PASS, 0),
+        failed=counts.get(Status.FAIL, 0),
+        errors=counts.get(Status.ERROR, 0),
+        excepted=counts.get(Status.EXCEPTED, 0),
+        reminders=counts.get(Status.REMINDER, 0),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from complyflow.core.model import Finding, Status
 from tasks.notify.routing import Route
 from tasks.notify.state import NotifyState, OpenItem
 
-NOTIFIED = (Status.FAIL, Status.ERROR)
+NOTIFIED = (Status.FAIL, Status.ERROR, Status.REMINDER)
 
 
 class Change(StrEnum):
@@ -134,6 +134,8 @@ def run_scope(findings: list[Finding], controls: list[Control], scope: dict[str,
 def _category(finding: Finding, lapsed: dict[str, ExceptionEntry], controls: dict[str, Control]) -> Category:
     if finding.status == Status.ERROR:
         return Category.GAP
+    if finding.status == Status.REMINDER:
+        return Category.REMINDER
     if finding.key in lapsed:
         return Category.LAPSED
     control = controls.get(finding.control_id)

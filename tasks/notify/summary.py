@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from complyflow.core.model import Finding, RunSummary, Status
+from complyflow.core.model import Finding, RunSummary, Status, posture_of
 from tasks.notify.blocks import Block, context, header, mrkdwn
 from tasks.notify.changes import Category, Change, Item
 from tasks.notify.compose import RunInfo
@@ -14,18 +14,12 @@ from tasks.notify.text import code, link, safe
 TOP_OWNERS = 5
 
 
-def posture(counts: dict[str, int]) -> tuple[int, int]:
-    """(compliant, evaluated): PASS and EXCEPTED count as compliant; FAIL and ERROR (unknown) do not."""
-    evaluated = sum(counts.get(str(s), 0) for s in Status)
-    return counts.get(str(Status.PASS), 0) + counts.get(str(Status.EXCEPTED), 0), evaluated
-
-
 def summary_blocks(
     summary: RunSummary, findings: list[Finding], items: list[Item], destinations: dict[str, str]
 ) -> tuple[list[Block], str, dict[str, Any]]:
     """Blocks, fallback text and plain data of the summary of one run."""
-    compliant, evaluated = posture(summary.counts)
-    share = f"{100 * compliant / evaluated:.0f}%" if evaluated else "n/a"
+    posture = posture_of(summary.counts)  # the one formula (complyflow.core.model.Posture)
+    share = f"{posture.percent:.1f} %" if posture.percent is not None else "n/a"
     counts = " · ".join(f"{status}: *{summary.counts.get(str(status), 0)}*" for status in Status)
     changes = Counter((i.change, i.category) for i in items)
     new = sum(n for (change, _), n in changes.items() if change == Change.NEW)
@@ -48,7 +42,7 @@ def summary_blocks(
     run_ref = link(summary.flow_run_url, "flow run", missing="no flow-run link (set PREFECT_UI_URL)")
     blocks = [
         header(f"Compliance run {summary.run_id}"),
-        mrkdwn(f"*Posture:* {share} compliant ({compliant} of {evaluated} checks pass or are excepted)\n{counts}"),
+        mrkdwn(f"*Posture:* {posture.text()}\n{counts}"),
         mrkdwn(line),
         mrkdwn(f"*Top owners by open items*\n{owners}"),
         context(f"complyflow {safe(summary.flow, 40)} run {code(summary.run_id, 60)} · {run_ref}"),
@@ -58,7 +52,7 @@ def summary_blocks(
     failing = summary.counts.get("FAIL", 0)
     text = f"complyflow run {safe(summary.run_id, 60)}: {share} compliant, {new} new, {failing} failing"
     data = {
-        "posture_percent": round(100 * compliant / evaluated, 1) if evaluated else None,
+        "posture_percent": posture.percent,
         "counts": dict(summary.counts),
         "new": new,
         "top_owners": top,

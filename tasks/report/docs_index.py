@@ -43,7 +43,11 @@ def render_docs_index(site_dir: Path, run_id: str, findings: Iterable[Finding]) 
     body = (
         f"<h1>Great Expectations Data Docs</h1><p class=muted>Run <code>{esc(run_id)}</code>: one validation "
         "per evidence table. The counts are the run's findings read from that table (after exceptions).</p>"
-        + table(("Evidence table", "Validation", "Suite", *(str(s) for s in Status)), rows, numeric=range(3, 7))
+        + table(
+            ("Evidence table", "Validation", "Suite", *(str(s) for s in Status)),
+            rows,
+            numeric=range(3, 3 + len(Status)),
+        )
         + '<p><a href="../report.html">Compliance report of this run</a></p>'
     )
     return page(f"GX Data Docs {run_id}", body)

@@ -206,7 +206,8 @@ def _header(summary: RunSummary) -> str:
     score_text = pct(score(summary.counts))
     return (
         f"<h1>Compliance report</h1><p class=muted>Score {esc(score_text)} = PASS / (PASS + FAIL + ERROR); "
-        f"EXCEPTED is accepted risk and left out; ERROR (evidence missing) counts against.</p>"
+        f"EXCEPTED (accepted risk) and REMINDER (informational) are shown apart; ERROR (evidence missing) "
+        f"counts against.</p>"
         f'<div class="cards">{cards}</div>{meta}'
     )
 
@@ -228,7 +229,7 @@ def _framework_section(current: Posture, controls: Sequence[Control]) -> str:
             )
         )
     headers = ("Framework", "Controls", "Passing", "Failing", "Evidence missing", *(str(s) for s in Status), "Score")
-    return "<h2>Posture per framework</h2>" + table(headers, rows, numeric=range(1, 10))
+    return "<h2>Posture per framework</h2>" + table(headers, rows, numeric=range(1, len(headers)))
 
 
 def _trend_section(trend: Trend) -> str:
@@ -270,7 +271,7 @@ def _control_section(current: Posture, controls: Sequence[Control], trend: Trend
             )
         )
     headers = ("Control", "Severity", "Frameworks", *(str(s) for s in Status), "Score", "State", "Trend")
-    return "<h2>Posture per control</h2>" + table(headers, rows, numeric=range(3, 8))
+    return "<h2>Posture per control</h2>" + table(headers, rows, numeric=range(3, 4 + len(Status)))
 
 
 def _violations_section(findings: Sequence[Finding], lapsed_ids: set[str]) -> str:

@@ -44,7 +44,13 @@ from tasks.jsonstream import write_array
 
 #: Framework keys of `unmapped.compliance`, in Prowler's "NAME-VERSION" style.
 COMPLIANCE_NAMES = {name: info.ocsf_name for name, info in FRAMEWORK_INFO.items()}
-STATUS_CODES = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.EXCEPTED: "FAIL", Status.ERROR: "MANUAL"}
+STATUS_CODES = {
+    Status.PASS: "PASS",
+    Status.FAIL: "FAIL",
+    Status.EXCEPTED: "FAIL",
+    Status.ERROR: "MANUAL",
+    Status.REMINDER: "MANUAL",  # informational: a person acts on it, it is not a failed check
+}
 USER_TYPE_USER, USER_TYPE_OTHER = 1, 99  # OCSF user.type_id: a person (e-mail) or a team
 PRODUCT = Product(name="complyflow", uid="complyflow", vendor_name="complyflow", version=__version__)
 

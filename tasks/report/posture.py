@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from complyflow.core.config import FRAMEWORK_INFO, FRAMEWORKS, Control
-from complyflow.core.model import Finding, Status
+from complyflow.core.model import Finding, Status, posture_of
 
 FRAMEWORK_LABELS: dict[str, str] = {name: info.label for name, info in FRAMEWORK_INFO.items()}
 ALL = "all"  # the whole run, whatever the framework
@@ -26,8 +26,7 @@ def empty_counts() -> Counts:
 
 def score(counts: Mapping[str, int]) -> float | None:
     """Share of PASS among decided-or-unknown verdicts, in percent; None when there is none."""
-    judged = counts.get("PASS", 0) + counts.get("FAIL", 0) + counts.get("ERROR", 0)
-    return None if judged == 0 else round(100.0 * counts.get("PASS", 0) / judged, 1)
+    return posture_of(counts).percent
 
 
 def control_state(counts: Mapping[str, int]) -> str:
@@ -36,6 +35,8 @@ def control_state(counts: Mapping[str, int]) -> str:
         return "failing"
     if counts.get("ERROR", 0):
         return "error"
+    if counts.get("REMINDER", 0):
+        return "reminder"
     if counts.get("PASS", 0) or counts.get("EXCEPTED", 0):
         return "passing"
     return "no resources"

@@ -105,7 +105,7 @@ def test_one_digest_per_owner_with_every_section_grouped_by_control(
         if p["channel"] == "#compliance" and p["metadata"]["event_payload"]["message_id"].endswith("/summary")
     ]
     summary_text = all_text(summary)
-    assert "*Posture:* 12% compliant (1 of 8 checks pass or are excepted)" in summary_text
+    assert "*Posture:* 12.5 % compliant (1 of 8 checks pass)" in summary_text
     assert "PASS: *1* · FAIL: *6* · ERROR: *1* · EXCEPTED: *0*" in summary_text
     assert "• data-eng: 6 open → #data-eng\n• ml-research: 1 open → #ml-research" in summary_text
 

@@ -28,9 +28,9 @@ MAPPING = framework_mapping(CONTROLS)
     [
         ({"PASS": 3, "FAIL": 1}, 75.0),
         ({"PASS": 1, "FAIL": 0, "ERROR": 1}, 50.0),  # unknown is not compliant
-        ({"PASS": 2, "EXCEPTED": 5}, 100.0),  # accepted risk is left out, not counted as pass or fail
+        ({"PASS": 2, "EXCEPTED": 5, "REMINDER": 0}, 100.0),  # accepted risk is left out, not counted as pass or fail
         ({"PASS": 1, "FAIL": 2}, 33.3),
-        ({"EXCEPTED": 3}, None),  # nothing decided: no score, never 100 %
+        ({"EXCEPTED": 3, "REMINDER": 0}, None),  # nothing decided: no score, never 100 %
         ({}, None),
     ],
 )
@@ -43,8 +43,8 @@ def test_score(counts: dict[str, int], expected: float | None) -> None:
     [
         ({"PASS": 4, "FAIL": 1, "ERROR": 1}, "failing"),
         ({"PASS": 4, "ERROR": 1}, "error"),
-        ({"PASS": 4, "EXCEPTED": 1}, "passing"),
-        ({"EXCEPTED": 1}, "passing"),
+        ({"PASS": 4, "EXCEPTED": 1, "REMINDER": 0}, "passing"),
+        ({"EXCEPTED": 1, "REMINDER": 0}, "passing"),
         ({}, "no resources"),
     ],
 )
@@ -61,18 +61,18 @@ def test_posture_counts_per_control_and_framework() -> None:
         finding("c-custom", Status.PASS, "e"),
     ]
     result = posture(findings, MAPPING, [c.id for c in CONTROLS] + ["c-silent"])
-    assert result.controls["c-enc"] == {"PASS": 1, "FAIL": 1, "ERROR": 0, "EXCEPTED": 0}
-    assert result.controls["c-silent"] == {"PASS": 0, "FAIL": 0, "ERROR": 0, "EXCEPTED": 0}
+    assert result.controls["c-enc"] == {"PASS": 1, "FAIL": 1, "ERROR": 0, "EXCEPTED": 0, "REMINDER": 0}
+    assert result.controls["c-silent"] == {"PASS": 0, "FAIL": 0, "ERROR": 0, "EXCEPTED": 0, "REMINDER": 0}
     assert list(result.frameworks) == [ALL, "iso27001", "soc2"]
-    assert result.frameworks[ALL] == {"PASS": 2, "FAIL": 1, "ERROR": 1, "EXCEPTED": 1}
-    assert result.frameworks["iso27001"] == {"PASS": 1, "FAIL": 1, "ERROR": 0, "EXCEPTED": 0}
-    assert result.frameworks["soc2"] == {"PASS": 1, "FAIL": 1, "ERROR": 1, "EXCEPTED": 1}
+    assert result.frameworks[ALL] == {"PASS": 2, "FAIL": 1, "ERROR": 1, "EXCEPTED": 1, "REMINDER": 0}
+    assert result.frameworks["iso27001"] == {"PASS": 1, "FAIL": 1, "ERROR": 0, "EXCEPTED": 0, "REMINDER": 0}
+    assert result.frameworks["soc2"] == {"PASS": 1, "FAIL": 1, "ERROR": 1, "EXCEPTED": 1, "REMINDER": 0}
     assert Posture.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
 def test_framework_of_a_control_without_findings_is_listed_with_zero_counts() -> None:
     result = posture([], MAPPING, ["c-enc"])
-    assert result.frameworks["iso27001"] == {"PASS": 0, "FAIL": 0, "ERROR": 0, "EXCEPTED": 0}
+    assert result.frameworks["iso27001"] == {"PASS": 0, "FAIL": 0, "ERROR": 0, "EXCEPTED": 0, "REMINDER": 0}
     assert score(result.frameworks["iso27001"]) is None
 
 
@@ -132,7 +132,7 @@ def test_stored_posture_wins_over_recomputing_with_todays_mapping(tmp_path: Path
 def test_controls_of_a_run_without_findings_are_in_its_posture(tmp_path: Path) -> None:
     stored_run(tmp_path, [], run_id=run_id(1), controls=["c-log"])
     (point,) = load_trend(tmp_path, MAPPING).points
-    assert point.posture.controls == {"c-log": {"PASS": 0, "FAIL": 0, "ERROR": 0, "EXCEPTED": 0}}
+    assert point.posture.controls == {"c-log": {"PASS": 0, "FAIL": 0, "ERROR": 0, "EXCEPTED": 0, "REMINDER": 0}}
 
 
 def test_series_has_a_gap_where_a_run_did_not_evaluate_a_control(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def test_ocsf_has_one_valid_detection_finding_per_finding(demo_run: dict) -> Non
     raw = json.loads((run_dir / "findings" / "findings.ocsf.json").read_text())
     items = [DetectionFinding.model_validate(i) for i in raw]
     assert len(items) == len(findings)
-    codes = {"PASS": "PASS", "FAIL": "FAIL", "EXCEPTED": "FAIL", "ERROR": "MANUAL"}
+    codes = {"PASS": "PASS", "FAIL": "FAIL", "EXCEPTED": "FAIL", "ERROR": "MANUAL", "REMINDER": "MANUAL"}
     assert Counter(i.status_code for i in items) == Counter(codes[f["status"]] for f in findings)
     assert {(i.metadata.event_code, i.resources[0].uid) for i in items} == {  # type: ignore[index]
         (f["control_id"], f["resource_arn"]) for f in findings

@@ -48,7 +48,7 @@ def test_reports_are_written_and_sealed_with_the_run(tmp_path: Path) -> None:
     for href in ("findings/findings.json", "findings/findings.csv", OCSF_JSON, "manifest.json"):
         assert f'href="{href}"' in html
     (point,) = load_trend(tmp_path, {}).points  # sealed: the stored posture is what the trend reads
-    assert point.posture.controls["c-enc"] == {"PASS": 0, "FAIL": 1, "ERROR": 0, "EXCEPTED": 1}
+    assert point.posture.controls["c-enc"] == {"PASS": 0, "FAIL": 1, "ERROR": 0, "EXCEPTED": 1, "REMINDER": 0}
 
 
 def test_report_trend_includes_earlier_runs_of_the_same_flow_only(tmp_path: Path) -> None:
@@ -105,7 +105,9 @@ def test_data_docs_index_links_every_table_validated_in_the_run(tmp_path: Path) 
         assert f'href="{pages[0].relative_to(site).as_posix()}"' in index
         assert f'href="expectations/{table}.html"' in index
         row = index[index.index(f"<code>{table}</code>") :].split("</tr>")[0]
-        assert row.endswith("<td class=num>1</td><td class=num>1</td><td class=num>0</td><td class=num>0</td>")
+        assert row.endswith(
+            "<td class=num>1</td><td class=num>1</td><td class=num>0</td><td class=num>0</td><td class=num>0</td>"
+        )
     assert f'href="{DOCS_INDEX}"' in (folder.path / REPORT_HTML).read_text()
     manifest = seal(folder, {})
     assert DOCS_INDEX in manifest["files"]

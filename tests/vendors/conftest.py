@@ -19,6 +19,7 @@ from tasks.aws import AccountSession
 from tasks.collect import run_collector
 from tasks.collect.vendors import COLLECTOR
 from tasks.owners import assign_owners
+from tasks.reminders import nearest_reminders
 from tasks.validate import findings_for_table, new_context
 
 #: The shipped configs (this repository's, whatever else points elsewhere).
@@ -120,7 +121,7 @@ def findings(config_dir: Path, as_of: datetime = AS_OF, result: CollectorResult 
             gaps=result.gaps,
             evidence_file=f"evidence/{table}.parquet",
         )
-    return out
+    return nearest_reminders(out, config.controls)  # as the run does
 
 
 def verdicts(found: list[Finding]) -> dict[tuple[str, str], str]:
@@ -130,3 +131,7 @@ def verdicts(found: list[Finding]) -> dict[tuple[str, str], str]:
 
 def failures(found: list[Finding]) -> set[tuple[str, str]]:
     return {(f.control_id, f.resource_name) for f in found if str(f.status) == "FAIL"}
+
+
+def reminders(found: list[Finding]) -> set[tuple[str, str]]:
+    return {(f.control_id, f.resource_name) for f in found if str(f.status) == "REMINDER"}

@@ -33,15 +33,16 @@ def test_review_due_dates_overdue_reminders_and_boundaries(vendor_config: Callab
         vendor("Next review before interval", last_assessment="2026-11-01", next_review_due="2026-11-20"),
     ]
     found = verdicts(findings(vendor_config(rows)))
+    # Reminders are REMINDER, never FAIL; within 7 days the nearer reminder replaces the 30-day one.
     #                                              overdue?  30-day reminder  7-day reminder
     assert _review(found, "Due yesterday") == ("FAIL", None, None)  # overdue: reminders do not apply
-    assert _review(found, "Due today") == ("PASS", "FAIL", "FAIL")
-    assert _review(found, "Due tomorrow") == ("PASS", "FAIL", "FAIL")
-    assert _review(found, "Due in 7 days") == ("PASS", "FAIL", "FAIL")
-    assert _review(found, "Due in 8 days") == ("PASS", "FAIL", "PASS")
-    assert _review(found, "Due in 30 days") == ("PASS", "FAIL", "PASS")
+    assert _review(found, "Due today") == ("PASS", None, "REMINDER")
+    assert _review(found, "Due tomorrow") == ("PASS", None, "REMINDER")
+    assert _review(found, "Due in 7 days") == ("PASS", None, "REMINDER")
+    assert _review(found, "Due in 8 days") == ("PASS", "REMINDER", "PASS")
+    assert _review(found, "Due in 30 days") == ("PASS", "REMINDER", "PASS")
     assert _review(found, "Due in 31 days") == ("PASS", "PASS", "PASS")
-    assert _review(found, "Assessed 365 days ago") == ("PASS", "FAIL", "FAIL")
+    assert _review(found, "Assessed 365 days ago") == ("PASS", None, "REMINDER")
     assert _review(found, "Assessed 366 days ago") == ("FAIL", None, None)
     assert _review(found, "Interval before next review") == ("FAIL", None, None)
     assert _review(found, "Next review before interval") == ("FAIL", None, None)
@@ -92,10 +93,10 @@ def test_certifications_held_current_and_expiring(vendor_config: Callable[..., P
             for c in ("vendor-certification-held", "vendor-certification-current", "vendor-certification-expiring")
         )
 
-    assert cert("Expires today") == ("PASS", "PASS", "FAIL")
+    assert cert("Expires today") == ("PASS", "PASS", "REMINDER")
     assert cert("Expired yesterday") == ("PASS", "FAIL", None)
-    assert cert("Expires tomorrow") == ("PASS", "PASS", "FAIL")
-    assert cert("Expires in 30 days") == ("PASS", "PASS", "FAIL")
+    assert cert("Expires tomorrow") == ("PASS", "PASS", "REMINDER")
+    assert cert("Expires in 30 days") == ("PASS", "PASS", "REMINDER")
     assert cert("Expires in 31 days") == ("PASS", "PASS", "PASS")
     assert cert("Missing") == ("FAIL", None, None)
     assert cert("Missing", "SOC 2 Type II") == (None, None, None)  # held, not required: evidence only
