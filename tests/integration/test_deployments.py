@@ -202,9 +202,9 @@ def test_nightly_artifacts_are_read_back_through_the_client(stack: Stack) -> Non
     rows = json.loads(rows) if isinstance(rows, str) else rows
     findings = _run_findings(stack, "nightly")
     expected = Counter((f["control_id"], f["status"]) for f in findings)
-    assert {(r["control"], s): r[s] for r in rows for s in ("PASS", "FAIL", "ERROR", "EXCEPTED") if r[s]} == dict(
-        expected
-    )  # the table in the UI is exactly what the sealed findings say
+    assert {
+        (r["control"], s): r[s] for r in rows for s in ("PASS", "FAIL", "ERROR", "EXCEPTED", "REMINDER") if r[s]
+    } == dict(expected)  # the table in the UI is exactly what the sealed findings say
     failing = {f["resource_name"] for f in findings if f["status"] == "FAIL"}
     assert "demo-legacy-db" in failing and "demo-legacy-db" in artifacts[VIOLATIONS_KEY].data
 
