@@ -217,6 +217,8 @@ def _value(value: Any) -> str:
         value = value.item()
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # integer columns with gaps come back from pandas as floats
+    elif isinstance(value, float):
+        value = round(value, 4)  # for people: -0.009999991 reads -0.01; the evidence keeps every digit
     return str(value)
 
 

@@ -191,8 +191,8 @@ def pack(pieces: list[Piece], head: Callable[[int, int], list[Block]], foot: lis
 
 
 def as_text(blocks: list[Block]) -> str:
-    """A readable plain rendering of blocks, for the console and the outbox (no bidi or control characters:
-    block text is built from `safe` values, and anything else reaching a terminal is cleaned here)."""
+    """A readable plain rendering of blocks, for the console and the outbox (no HTML entities, no bidi or
+    control characters: block text is built from `safe` values, and what reaches a terminal is cleaned here)."""
     lines = []
     for block in blocks:
         if block["type"] in ("header", "section"):
@@ -201,4 +201,6 @@ def as_text(blocks: list[Block]) -> str:
             lines.append(" · ".join(e["text"] for e in block["elements"]))
         elif block["type"] == "divider":
             lines.append("—" * 20)
-    return clean("\n".join(lines), keep_newlines=True)
+    # Plain text for a terminal: Slack's own escaping (&amp; &lt; &gt;) undone, as Slack itself shows it.
+    text = "\n".join(lines).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return clean(text, keep_newlines=True)

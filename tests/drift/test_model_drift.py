@@ -243,7 +243,7 @@ def test_findings_name_model_feature_statistic_and_go_to_the_model_owner(estate:
     findings = {f.resource_id: f for f in evaluate("model-drift-within-threshold", estate, collect(COLLECTOR, estate))}
     finding = findings["drifting/evidently/amount/psi"]
     assert finding.resource_name == "drifting amount psi (evidently)"
-    assert finding.observed.split("; ")[0] == "drift_margin = -0.10999999999999999"
+    assert finding.observed.split("; ")[0] == "drift_margin = -0.11"
     assert finding.expected == "drift_margin >= 0"
     assert (finding.owner, finding.owner_route) == ("data-eng", "tag:owner")
     assert findings["draft/evidently/(report)"].message.startswith(

@@ -289,3 +289,10 @@ def test_slack_summary_owners_are_clean() -> None:
     rendered = as_text(blocks)
     assert "• evil • fake: 0 open: 1 open" in rendered
     assert not set(BIDI) & set(rendered + text)
+
+
+def test_console_text_of_a_digest_shows_no_html_entities() -> None:
+    """Slack needs `&lt;`; a terminal shows `<`: `expected age_days <= 90`, not `&lt;=`."""
+    gap = _item("b", category=Category.GAP, message="age_days <= 90 & more > less")
+    rendered = as_text([{"type": "section", "text": {"type": "mrkdwn", "text": item_line(gap)}}])
+    assert "age_days <= 90 & more > less" in rendered and "&lt;" not in rendered and "&amp;" not in rendered
