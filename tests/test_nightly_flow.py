@@ -39,7 +39,7 @@ EXPECTED_FAILURES = (
         ("dynamodb-cmk-encryption", "demo-feature-cache"),
         ("sagemaker-notebook-kms", "demo-scratch-nb"),
         ("kms-key-rotation", "legacy-exports"),
-        ("logs-retention-365", "/demo/training"),
+        ("logs-retention-policy-set", "/demo/training"),
         ("logs-retention-365", "/demo/eu-api"),
         ("cloudtrail-multi-region", "demo-debug-trail"),
         ("cloudtrail-log-file-validation", "demo-debug-trail"),

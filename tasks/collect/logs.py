@@ -1,4 +1,4 @@
-"""CloudWatch Logs retention per log group (0 = never expire, as the console's "Never expire")."""
+"""CloudWatch Logs retention per log group; a group that never expires has no retention_days and never_expires."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def collect_logs(ctx: CollectContext) -> None:
             resource_type="AwsLogsLogGroup",
             resource_name=group["logGroupName"],
             tags=tags,
-            retention_days=int(group.get("retentionInDays") or 0),
+            # No retentionInDays: the console's "Never expire". Null plus a flag, never a misleading 0.
+            retention_days=int(group["retentionInDays"]) if group.get("retentionInDays") else None,
+            never_expires=not group.get("retentionInDays"),
         )
 
 
@@ -46,7 +48,10 @@ COLLECTOR = Collector(
         TableSpec(
             TABLE,
             "One row per CloudWatch Logs log group in the region.",
-            (Column("retention_days", "integer", "retention in days; 0 means the group never expires"),),
+            (
+                Column("retention_days", "integer", "retention in days; null when the group never expires"),
+                Column("never_expires", "boolean", "no retention policy: logs are kept forever"),
+            ),
         ),
     ),
     calls=(

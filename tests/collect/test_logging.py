@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pandas as pd
 import pytest
 
 from complyflow.demo import _bucket
@@ -17,12 +18,23 @@ def test_log_retention_of_at_least_365_days_and_never_expire_fails() -> None:
         logs.create_log_group(logGroupName=name)
         if days:
             logs.put_retention_policy(logGroupName=name, retentionInDays=days)
-    assert verdicts("logs-retention-365") == {"/r/364": "FAIL", "/r/365": "PASS", "/r/3653": "PASS", "/r/never": "FAIL"}
+    assert verdicts("logs-retention-365") == {"/r/364": "FAIL", "/r/365": "PASS", "/r/3653": "PASS"}
+    # A group that never expires: no misleading 0 days, its own control, and words for people.
+    policy = {f.resource_name: f for f in evaluate("logs-retention-policy-set")}
+    assert {name: str(f.status) for name, f in policy.items()} == {
+        "/r/364": "PASS",
+        "/r/365": "PASS",
+        "/r/3653": "PASS",
+        "/r/never": "FAIL",
+    }
+    assert policy["/r/never"].observed == "never_expires = True"
+    frame = collect("log_groups").tables["log_groups"].set_index("resource_name")
+    assert pd.isna(frame.loc["/r/never", "retention_days"]) and bool(frame.loc["/r/never", "never_expires"])
 
 
 def test_log_group_arn_has_no_trailing_wildcard_and_owner_comes_from_tags() -> None:
     boto3.client("logs").create_log_group(logGroupName="/app/x", tags={"owner": "team-x"})
-    (finding,) = evaluate("logs-retention-365")
+    (finding,) = evaluate("logs-retention-policy-set")
     assert finding.resource_arn == "arn:aws:logs:us-east-1:123456789012:log-group:/app/x"
     assert (finding.owner, finding.owner_route) == ("team-x", "tag:owner")
 
