@@ -73,7 +73,7 @@ def test_bench_config_runs_exactly_the_controls_mapped_to_prowler_checks(tmp_pat
     config = load_config(make_config(tmp_path / "configs"))
     assert config.scope.regions == ["us-east-1", "eu-west-1"]
     assert {c.id for c in config.enabled_controls} == set(CHECKS)
-    assert len(CHECKS) == 18
+    assert len(CHECKS) == 19
     scope = yaml.safe_load((tmp_path / "configs" / "scope.yaml").read_text())
     assert "id" not in scope["accounts"][0]  # the run discovers the account, as a user's first run does
 

@@ -70,8 +70,11 @@ class LocalPrefect:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        scratch = self.home / "tmp"  # Prefect's runners keep `runner_storage` in the temp dir: keep it in ours
+        scratch.mkdir(parents=True, exist_ok=True)
         env.update(
             {
+                "TMPDIR": str(scratch),
                 "PREFECT_HOME": str(self.home),
                 "PREFECT_API_URL": self.api_url,
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -260,7 +260,9 @@ def test_fan_out_spreads_accounts_over_two_workers_and_merges_one_report(stack: 
     assert "worker-b" in collected_by.values()
     findings = json.loads((run_dir / "findings" / "findings.json").read_text())["findings"]
     logs = {
-        (f["account"], f["resource_name"], f["status"]) for f in findings if f["control_id"] == "logs-retention-365"
+        (f["account"], f["resource_name"], f["status"])
+        for f in findings
+        if f["control_id"] == "logs-retention-policy-set"
     }
     assert logs == {(account_id, f"/{name}/app", "FAIL") for name, account_id in FAN_OUT_ACCOUNTS.items()}
     assert set(summary["scope"]["accounts"]) == set(FAN_OUT_ACCOUNTS.values())

@@ -200,7 +200,8 @@ def test_without_credentials_messages_go_to_the_outbox_and_console(
     result = notify(config, tmp_path, [finding(name="<!channel>")], "run-1", T0)
     assert (result.channel, result.pending, result.queued) == ("outbox", 0, 2)
     printed = capsys.readouterr().out
-    assert "to #data-eng (digest)" in printed and "&lt;!channel&gt;" in printed
+    # plain text on the console: `<!channel>` from a hostile name is shown, never sent unescaped to Slack
+    assert "to #data-eng (digest)" in printed and "<!channel>" in printed and "&lt;" not in printed
     records = Outbox(Path(result.outbox_file)).records
     assert [r["purpose"] for r in records] == ["digest", "summary"]
     assert all(r["via"] == "outbox" for r in records)
