@@ -290,4 +290,5 @@ def seed_demo_estate(now: datetime | None = None) -> None:
     seed_encryption(now)
     seed_logging()
     seed_registries()
+    _client("guardduty", "us-east-1").create_detector(Enable=True)  # eu-west-1 is left unwatched
     seed_models(now)
