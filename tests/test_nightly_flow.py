@@ -26,6 +26,7 @@ EXPECTED_FAILURES = (
         ("iam-user-console-mfa", "bob"),
         ("ecr-repository-scan-on-push", "demo/fraud-training"),
         ("guardduty-detector-enabled", "ml-platform eu-west-1"),
+        ("iam-no-full-admin-customer-policy", "demo-break-glass"),
         ("iam-password-policy-length", "ml-platform"),  # no custom policy: AWS's default (8, no reuse, no symbols)
         ("iam-password-policy-reuse", "ml-platform"),
         ("iam-password-policy-symbols", "ml-platform"),

@@ -262,6 +262,19 @@ def seed_registries() -> None:
     ecr.create_repository(repositoryName="demo/fraud-training", tags=[{"Key": "owner", "Value": "data-eng"}])
 
 
+def seed_customer_policies() -> None:
+    """A scoped customer policy (PASS) and a home-made `*:*` one attached to an empty group (FAIL)."""
+    iam = _client("iam")
+    scoped = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["*"], "Resource": ["*"]}]}
+    read = iam.create_policy(PolicyName="demo-model-reader", PolicyDocument=json.dumps(scoped))["Policy"]["Arn"]
+    glass = iam.create_policy(PolicyName="demo-break-glass", PolicyDocument=json.dumps(admin))["Policy"]["Arn"]
+    iam.create_group(GroupName="demo-readers")
+    iam.attach_group_policy(GroupName="demo-readers", PolicyArn=read)
+    iam.create_group(GroupName="demo-break-glass-admins")
+    iam.attach_group_policy(GroupName="demo-break-glass-admins", PolicyArn=glass)
+
+
 def _make_ids_deterministic() -> None:
     """Seed moto's id generator so that KMS key ids (and so finding keys) repeat from one demo to the next."""
     from moto.moto_api._internal import mock_random
@@ -291,4 +304,5 @@ def seed_demo_estate(now: datetime | None = None) -> None:
     seed_logging()
     seed_registries()
     _client("guardduty", "us-east-1").create_detector(Enable=True)  # eu-west-1 is left unwatched
+    seed_customer_policies()
     seed_models(now)

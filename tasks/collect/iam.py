@@ -84,6 +84,17 @@ def collect_iam(ctx: CollectContext) -> None:
 
     details = _authorization_details(iam)
     managed_docs = {p["Arn"]: _default_version_document(p) for p in details["policies"]}
+    for policy in details["policies"]:  # customer-managed policies: who could be given `*:*`
+        document = managed_docs[policy["Arn"]]
+        ctx.add(
+            "iam_policies",
+            resource_arn=policy["Arn"],
+            resource_type="AwsIamPolicy",
+            resource_name=policy.get("PolicyName") or policy["Arn"].rsplit("/", 1)[-1],  # the ARN ends with it
+            attachments=int(policy.get("AttachmentCount") or 0),
+            attached=bool(policy.get("AttachmentCount")),
+            grants_full_admin=grants_full_admin(document) if document is not None else None,
+        )
     admin_groups = {
         g["GroupName"]
         for g in details["groups"]
@@ -281,9 +292,19 @@ COLLECTOR = Collector(
                 Column("inactive_days", "integer", "days since last_activity; null: never used"),
             ),
         ),
+        TableSpec(
+            "iam_policies",
+            "One row per customer-managed IAM policy (its default version).",
+            (
+                Column("attachments", "integer", "users, groups and roles it is attached to"),
+                Column("attached", "boolean", "attached to at least one user, group or role"),
+                Column("grants_full_admin", "boolean", "allows every action on every resource (*:*, NotAction, …)"),
+            ),
+        ),
     ),
     calls=(
         call("iam", "GetAccountSummary", "root_mfa_enabled"),
+        # feeds every table but iam_account: a failure leaves users, keys, principals and policies unknown
         call("iam", "GetAccountAuthorizationDetails"),
         call("iam", "GenerateCredentialReport", *_REPORT),
         call("iam", "GetCredentialReport", *_REPORT),
