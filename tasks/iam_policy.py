@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from complyflow.core.config import Config, load_config
-from complyflow.core.deploy_config import load_evidence_store_config
-from complyflow.core.tables import AwsCall
+from complyflow.core.deploy_config import EvidenceStoreConfig, load_evidence_store_config
 from tasks.collect import collectors_for
 from tasks.collect.model_drift import DRIFT_REPORT_BUCKETS, DRIFT_REPORT_OBJECTS
 from tasks.collect.vendors import VENDOR_REGISTER
@@ -40,8 +39,9 @@ def generate_policy(directory: str | Path | None = None) -> dict[str, Any]:
     partition = _partition(config)
     statements = _collection_statements(config, folder, partition)
     statements.append(_assume_role_statement(config, partition))
-    statements += _evidence_store_statements(folder, partition)
-    statements += _signing_statements(load_evidence_store_config(folder).signing.kms_key_id, partition)
+    store = load_evidence_store_config(folder)
+    statements += _evidence_store_statements(store, partition)
+    statements += _signing_statements(store.signing.kms_key_id, partition)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -137,8 +137,7 @@ def _assume_role_statement(config: Config, partition: str) -> Statement:
     )
 
 
-def _evidence_store_statements(folder: Path, partition: str) -> list[Statement]:
-    settings = load_evidence_store_config(folder)
+def _evidence_store_statements(settings: EvidenceStoreConfig, partition: str) -> list[Statement]:
     if settings.backend != "s3" or settings.s3 is None:
         return []  # a local store needs no AWS permission
     spec = settings.s3
@@ -154,12 +153,8 @@ def _evidence_store_statements(folder: Path, partition: str) -> list[Statement]:
         ),
     ]
     if spec.kms_key_id:
-        key = (
-            spec.kms_key_id if spec.kms_key_id.startswith("arn:") else f"arn:{partition}:kms:*:*:key/{spec.kms_key_id}"
-        )
-        statements.append(
-            _statement("EvidenceStoreEncryption", {_a(c) for c in S3_STORE_CALLS if c.service == "kms"}, [key])
-        )
+        actions = {c.iam_action for c in S3_STORE_CALLS if c.service == "kms"}
+        statements.append(_statement("EvidenceStoreEncryption", actions, [_kms_key_arn(spec.kms_key_id, partition)]))
     return statements
 
 
@@ -171,12 +166,12 @@ def _signing_statements(key_id: str | None, partition: str) -> list[Statement]:
     if key_id.startswith("alias/"):  # an alias is not a key resource: match the key by its alias instead
         condition = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [key_id]}}
         return [_statement("EvidenceSigning", actions, ["*"], condition)]
-    key = key_id if key_id.startswith("arn:") else f"arn:{partition}:kms:*:*:key/{key_id}"
-    return [_statement("EvidenceSigning", actions, [key])]
+    return [_statement("EvidenceSigning", actions, [_kms_key_arn(key_id, partition)])]
 
 
-def _a(declared: AwsCall) -> str:
-    return declared.iam_action
+def _kms_key_arn(key_id: str, partition: str) -> str:
+    """A KMS key named by ARN, or by id (any region and account of the partition)."""
+    return key_id if key_id.startswith("arn:") else f"arn:{partition}:kms:*:*:key/{key_id}"
 
 
 def _sid(prefix: str) -> str:

@@ -99,9 +99,9 @@ def _in_range(run_id: str, since: date | None) -> bool:
 
 def _walk_chain(
     store: EvidenceStore, present: set[str], since: date | None, report: VerifyReport
-) -> tuple[set[str], dict[str, dict[str, Any]]]:
-    """Follow the chain from the head; returns the runs on it and their parsed manifests."""
-    manifests: dict[str, dict[str, Any]] = {}
+) -> tuple[set[str], dict[str, tuple[bytes, dict[str, Any]]]]:
+    """Follow the chain from the head; returns the runs on it and their manifests (bytes read, parsed)."""
+    manifests: dict[str, tuple[bytes, dict[str, Any]]] = {}  # run id -> (bytes read, parsed)
     try:
         head, _token = read_chain_head(store)
     except EvidenceStoreError as exc:
@@ -138,7 +138,7 @@ def _walk_chain(
             continue
         data, manifest = loaded
         visited.add(current)
-        manifests[current] = manifest
+        manifests[current] = data, manifest
         actual = hashlib.sha256(data).hexdigest()
         if expected is not None and actual != expected:
             report.issues.append(
@@ -237,19 +237,17 @@ def verify_store(
     on_chain, manifests = _walk_chain(store, set(by_run), since, report)
     signed_seen = False
     for run_id in sorted(r for r in by_run if _in_range(r, since)):
-        manifest = manifests.get(run_id)
-        if manifest is None:
-            loaded = _load_json(store, run_key(run_id, MANIFEST))
-            if loaded is None:
-                _interrupted(report, run_id, by_run[run_id], "killed before its manifest was written")
-                continue
-            manifest = loaded[1]
+        loaded = manifests.get(run_id) or _load_json(store, run_key(run_id, MANIFEST))  # each manifest read once
+        if loaded is None:
+            _interrupted(report, run_id, by_run[run_id], "killed before its manifest was written")
+            continue
+        data, manifest = loaded
         if run_id not in on_chain:
             if manifest.get("previous_run_id") in on_chain or (
                 not on_chain and manifest.get("previous_run_id") is None
             ):
                 _interrupted(report, run_id, by_run[run_id], "sealed, but killed before the chain head moved to it")
-                _check_signature(store, run_id, public_key_pem, report, required=signed_seen)
+                _check_signature(store, run_id, data, public_key_pem, report, required=signed_seen)
                 continue
             report.issues.append(
                 Issue(
@@ -257,7 +255,7 @@ def verify_store(
                 )
             )
         report.runs_checked.append(run_id)
-        signed_seen |= _check_signature(store, run_id, public_key_pem, report, required=signed_seen)
+        signed_seen |= _check_signature(store, run_id, data, public_key_pem, report, required=signed_seen)
         _check_files(store, run_id, manifest, by_run[run_id], retention_days, today, report)
     return report
 
@@ -274,7 +272,13 @@ def _interrupted(report: VerifyReport, run_id: str, keys: list[str], why: str) -
 
 
 def _check_signature(
-    store: EvidenceStore, run_id: str, public_key_pem: bytes | None, report: VerifyReport, *, required: bool
+    store: EvidenceStore,
+    run_id: str,
+    manifest: bytes,
+    public_key_pem: bytes | None,
+    report: VerifyReport,
+    *,
+    required: bool,
 ) -> bool:
     """Check the run's manifest signature; True when it has one. Once runs are signed, every later one must be."""
     from tasks.signing import check_signature
@@ -289,7 +293,7 @@ def _check_signature(
         return False
     if public_key_pem is None:
         return True
-    problem = check_signature(public_key_pem, store.get_bytes(run_key(run_id, MANIFEST)), record)
+    problem = check_signature(public_key_pem, manifest, record)
     report.signatures_checked += 1
     if problem:
         report.issues.append(Issue("signature", run_key(run_id, MANIFEST), problem))
