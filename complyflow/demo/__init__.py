@@ -20,7 +20,10 @@ from typing import Any
 
 import boto3
 
+from complyflow.demo.ai_platform import seed_ai_platform
 from complyflow.demo.models import seed_models
+from complyflow.demo.perimeter import seed_perimeter
+from complyflow.demo.recurring import seed_recurring_evidence
 
 DEMO_ACCOUNT = "123456789012"
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
@@ -300,9 +303,12 @@ def seed_demo_estate(now: datetime | None = None) -> None:
         ),
         Tags=[{"Key": "owner", "Value": "ml-research"}],
     )
-    seed_encryption(now)
+    keys = seed_encryption(now)
     seed_logging()
     seed_registries()
     _client("guardduty", "us-east-1").create_detector(Enable=True)  # eu-west-1 is left unwatched
     seed_customer_policies()
     seed_models(now)
+    seed_ai_platform(now, keys)
+    seed_perimeter(now, keys)
+    seed_recurring_evidence(now)
