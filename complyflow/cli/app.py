@@ -25,6 +25,7 @@ from complyflow.cli.common import (
     demo_module,
     load_config_or_exit,
 )
+from complyflow.cli.prefect_api import TemporaryServerWarmup
 from complyflow.core.config import FRAMEWORKS
 from complyflow.core.model import posture_of
 from complyflow.core.process_exit import skip_final_gc_at_exit
@@ -69,12 +70,14 @@ def _run_flow(flow_name: str, config: str | None, evidence_dir: str | None) -> N
     """Run one flow once, now. Exit code 0 when the run worked, whatever it found."""
     config = config_dir(config)
     checked = check_config_or_exit(config)  # every config file, before any AWS call (and before importing Prefect)
+    warmup = TemporaryServerWarmup().start()  # Prefect's temporary server starts while the flows import
     from complyflow.cli.progress import run_progress
     from flows.drift import drift_monitoring
     from flows.nightly import nightly_compliance
     from flows.vendors import vendor_reviews
 
     flows = {"nightly": nightly_compliance, "drift": drift_monitoring, "vendors": vendor_reviews}
+    warmup.wait()
     try:
         with run_progress(console, checked.config):
             result = flows[flow_name](config_dir=config, evidence_dir=evidence_dir)
@@ -107,6 +110,7 @@ def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
     """Start a demo AWS estate in moto on 127.0.0.1 and run the nightly flow against it."""
     config = config_dir(config)
     checked = check_config_or_exit(config)  # every config file, before any AWS call
+    warmup = TemporaryServerWarmup().start()  # Prefect's temporary server starts while the estate is seeded
     demo_estate = demo_module()
     from complyflow.cli.progress import run_progress
     from flows.nightly import nightly_compliance
@@ -118,6 +122,7 @@ def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
             "[green]✓[/green] demo estate seeded (IAM, S3, EC2, ECR, RDS, DynamoDB, SageMaker, KMS, Logs, "
             "CloudTrail in us-east-1 and eu-west-1)"
         )
+        warmup.wait()
         try:
             with run_progress(console, checked.config):
                 result = nightly_compliance(config_dir=config, evidence_dir=evidence_dir)
