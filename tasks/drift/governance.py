@@ -40,6 +40,8 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _URL_SCHEMES = ("https", "http", "s3")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+#: Never part of a URL (RFC 3986) nor needed in a path; they only serve to break out of markup or chat text.
+_MARKUP_CHARS = re.compile(r"[<>\"`]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,8 @@ def _parse_link(value: Any) -> str:
         raise ValueError("a link longer than 2000 characters is not a link")
     if _CONTROL_CHARS.search(text):
         raise ValueError(f"a link must not contain control or bidi characters: {text!r}")
+    if _MARKUP_CHARS.search(text):
+        raise ValueError(f'a link must not contain <, >, " or `: {text!r}')
     scheme = _SCHEME.match(text)
     if scheme:
         name = scheme.group(1).lower()

@@ -136,7 +136,7 @@ def test_links_are_urls_or_relative_paths(tmp_path: Path, link: str) -> None:
     [
         ("javascript:alert(1)", "only https://, http:// and s3:// URLs"),
         ("file:///etc/passwd", "only https://, http:// and s3:// URLs"),
-        ("data:text/html,<b>x</b>", "only https://, http:// and s3:// URLs"),
+        ("data:text/html;base64,PGI+", "only https://, http:// and s3:// URLs"),
         ("https://", "needs a host"),
         ("https://wiki.example.com/model card", "needs a host (or bucket) and no spaces"),
         ("/srv/docs/card.md", "not absolute"),
@@ -146,6 +146,8 @@ def test_links_are_urls_or_relative_paths(tmp_path: Path, link: str) -> None:
         ("   ", "must not be empty"),
         ("docs/card.md\nhttps://evil.example", "control or bidi characters"),
         ("docs/\u202egnp.md", "control or bidi characters"),
+        ("docs/<script>alert(1)</script>.md", "must not contain <, >"),
+        ("https://wiki.example.com/a`b", "must not contain <, >"),
         (42, "expected a link"),
     ],
 )
