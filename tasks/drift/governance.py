@@ -25,7 +25,16 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+    model_validator,
+)
 
 from complyflow.core.tables import Column
 
@@ -128,22 +137,22 @@ class Record(_Strict):
 class FairnessRecord(Record):
     """The latest fairness / bias report; `max_age_days` overrides the default interval for this model."""
 
-    max_age_days: int | None = Field(default=None, ge=1, le=POLICY_YEAR_DAYS)
+    max_age_days: StrictInt | None = Field(default=None, ge=1, le=POLICY_YEAR_DAYS)
 
 
 class GovernanceDefaults(_Strict):
     """Maximum ages of the periodic records. The policy says 12 months; a file may tighten, never relax."""
 
-    risk_assessment_max_age_days: int = Field(default=POLICY_YEAR_DAYS, ge=1, le=POLICY_YEAR_DAYS)
-    pia_max_age_days: int = Field(default=POLICY_YEAR_DAYS, ge=1, le=POLICY_YEAR_DAYS)
-    fairness_report_max_age_days: int = Field(default=POLICY_YEAR_DAYS, ge=1, le=POLICY_YEAR_DAYS)
+    risk_assessment_max_age_days: StrictInt = Field(default=POLICY_YEAR_DAYS, ge=1, le=POLICY_YEAR_DAYS)
+    pia_max_age_days: StrictInt = Field(default=POLICY_YEAR_DAYS, ge=1, le=POLICY_YEAR_DAYS)
+    fairness_report_max_age_days: StrictInt = Field(default=POLICY_YEAR_DAYS, ge=1, le=POLICY_YEAR_DAYS)
 
 
 class Governance(_Strict):
     """A model's governance records; every field may be absent, and an absent record is a finding."""
 
-    personal_data: bool | None = None  # processes personal data (training or inference)
-    high_stakes: bool | None = None  # makes or supports high-stakes decisions (7.4); unset: its risk tier decides
+    personal_data: StrictBool | None = None  # processes personal data (training or inference)
+    high_stakes: StrictBool | None = None  # makes or supports high-stakes decisions (7.4); unset: its risk tier decides
     data_purpose: str | None = None  # why the data is collected and used (3.1)
     legal_basis: LegalBasis | None = None  # for personal data (3.1)
     risk_assessment: Record | None = None  # the latest (re)assessment (2.2)

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from complyflow.cli import app
 from complyflow.core.config import ConfigError
 from tasks.collect.model_drift import COLLECTOR
 from tasks.drift.governance import DayOffset, Governance, GovernanceDefaults, governance_facts
@@ -165,6 +167,8 @@ def test_a_link_of_another_form_is_refused_and_never_fetched(tmp_path: Path, lin
         ({"risk_asessment": "2026-01-01"}, "governance.risk_asessment"),  # a typo is not a missing record
         ({"legal_basis": "because"}, "governance.legal_basis"),
         ({"personal_data": "maybe"}, "governance.personal_data"),
+        ({"high_stakes": "true"}, "governance.high_stakes"),  # a quoted string is not a boolean
+        ({"fairness_report": {"date": "2026-01-01", "max_age_days": "90"}}, "governance.fairness_report.max_age_days"),
         ({"fairness_report": {"date": "2026-01-01", "max_age_days": 400}}, "governance.fairness_report.max_age_days"),
         ({"pia": {"link": "docs/pia.md"}}, "governance.pia.date"),  # a record needs its date
         ({"ethics_approval": {"date": "2026-01-01", "approved_by": "x"}}, "governance.ethics_approval.approved_by"),
@@ -476,3 +480,15 @@ def test_a_model_without_governance_fails_every_rule_that_applies_never_passes(t
     )
     statuses = {c: [str(f.status) for f in evaluate(c, folder, result)] for c in controls}
     assert statuses == {c: ["FAIL"] for c in controls}
+
+
+def test_complyflow_check_stops_on_a_malformed_record_before_any_aws_call(tmp_path: Path) -> None:
+    folder = model_configs(tmp_path / "configs")
+    text = (folder / "models.yaml").read_text(encoding="utf-8")
+    broken = text.replace("legal_basis: contract", "legal_basis: because-we-can", 1)
+    assert broken != text
+    (folder / "models.yaml").write_text(broken, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", "--config", str(folder)], terminal_width=400)
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "models.yaml: entry 'credit-limit-advisor': invalid field governance.legal_basis:" in output
