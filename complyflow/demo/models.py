@@ -1,7 +1,8 @@
 """The demo estate's models: a healthy and a drifting model, an unlisted endpoint, and their drift evidence.
 
-Matches `configs/models.yaml`. Everything goes through the AWS APIs (SageMaker, S3) of whatever boto3
-points at, the moto server in `complyflow demo`. The datasets are built from evenly spaced quantiles
+Matches `configs/models.yaml`, whose governance records (risk assessments, PIAs, approvals, links) are
+policy data only: nothing here seeds them. Everything goes through the AWS APIs (SageMaker, S3) of
+whatever boto3 points at, the moto server in `complyflow demo`. The datasets are built from evenly spaced quantiles
 rather than random draws, so every run (and every numpy version) computes the same PSI and KS values.
 """
 

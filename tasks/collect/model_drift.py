@@ -1,7 +1,9 @@
 """The model inventory and each model's drift evidence, read once per run from `configs/models.yaml`.
 
 Four evidence tables, all facts and no verdicts:
-- `model_inventory`: one row per entry, with the required fields it lacks (policy 4.1);
+- `model_inventory`: one row per entry, with the required fields it lacks (policy 4.1) and its governance
+  records as facts (risk assessment, PIA, fairness report, ethics approval, documentation, oversight:
+  dates, ages, statuses; tasks/drift/governance.py);
 - `model_drift_reports`: one row per (model, source, schedule): when its latest report was written;
 - `model_drift`: one row per (model, source, feature, statistic): the observed value, the threshold
   that governs it (the inventory's, else the tool's own) and `drift_margin`, signed so that a negative
@@ -26,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from complyflow.core.tables import Column, TableSpec, call
 from tasks.aws import error_code
 from tasks.collect.base import CollectContext, Collector
+from tasks.drift.governance import GOVERNANCE_COLUMNS, GovernanceDefaults, governance_facts
 from tasks.drift.inventory import DriftSources, Inventory, ModelEntry, load_inventory, metric_name, normalise_floors
 from tasks.drift.report import DriftReport, MalformedReport, MissingMetric, NoDriftSource, Statistic
 from tasks.drift.sources import computed_report, evidently_report, model_monitor_reports
@@ -82,7 +85,7 @@ def collect_model_drift(ctx: CollectContext) -> None:
     store = Store(lambda: ctx.client("s3"), ctx.config_dir)
     for model in inventory.models:
         who = subject(ctx, model)
-        record_inventory(ctx, who)
+        record_inventory(ctx, who, inventory.defaults.governance)
         if model.status == "retired":
             continue  # a retired model is no longer monitored
         reports = read_reports(ctx, who, store, inventory)
@@ -91,8 +94,9 @@ def collect_model_drift(ctx: CollectContext) -> None:
         record_quality(ctx, who, reports, inventory)
 
 
-def record_inventory(ctx: CollectContext, who: Subject) -> None:
+def record_inventory(ctx: CollectContext, who: Subject, governance: GovernanceDefaults) -> None:
     model = who.model
+    today = (ctx.as_of if ctx.as_of.tzinfo else ctx.as_of.replace(tzinfo=UTC)).astimezone(UTC).date()
     sources = model.drift
     configured = [name for name in ("model_monitor", "evidently", "reference") if sources and getattr(sources, name)]
     ctx.add(
@@ -109,6 +113,7 @@ def record_inventory(ctx: CollectContext, who: Subject) -> None:
         sagemaker_endpoint=(model.deployment.sagemaker_endpoint or "") if model.deployment else "",
         drift_sources=", ".join("computed" if n == "reference" else n.replace("_", "-") for n in configured),
         missing_fields=", ".join(model.missing_fields()),
+        **governance_facts(model.governance, governance, today),
     )
 
 
@@ -410,7 +415,7 @@ COLLECTOR = Collector(
     declares=(
         TableSpec(
             INVENTORY,
-            "One row per models.yaml entry (AI Security Policy 4.1).",
+            "One row per models.yaml entry: inventory fields (4.1) and governance records (2.2, 3.1, 3.4, 7.1-7.4).",
             (
                 *_MODEL,
                 Column("purpose", "string", "what the model is for"),
@@ -418,6 +423,7 @@ COLLECTOR = Collector(
                 Column("sagemaker_endpoint", "string", "the endpoint it is deployed on; empty: none named"),
                 Column("drift_sources", "string", "comma-separated drift sources configured"),
                 Column("missing_fields", "string", "comma-separated required fields the entry lacks; empty: none"),
+                *GOVERNANCE_COLUMNS,
             ),
         ),
         TableSpec(

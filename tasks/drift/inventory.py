@@ -1,7 +1,8 @@
 """The model inventory (`configs/models.yaml`): what each model is, who owns it, where its drift evidence lives.
 
 The inventory is policy data, checked by a schema at load like every other config file. An entry may
-lack its owner, purpose or status: that is a finding (the inventory is incomplete), not a config error.
+lack its owner, purpose or status, or any governance record (tasks/drift/governance.py): that is a
+finding (the inventory is incomplete), not a config error; a malformed value is a config error.
 Thresholds have no defaults in code: `defaults` must state them, a model or one of its features may
 tighten or relax them.
 """
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from complyflow.core.config import ConfigError, parse_model, read_yaml
+from tasks.drift.governance import Governance, GovernanceDefaults
 
 MODELS_FILE = "models.yaml"
 LifecycleStatus = Literal["development", "staging", "production", "retired"]
@@ -104,6 +106,7 @@ class ModelEntry(_Strict):
     drift: DriftSources | None = None
     thresholds: ModelThresholds = Field(default_factory=ModelThresholds)
     quality_floors: dict[str, float] = Field(default_factory=dict)  # declared here: every run must see them
+    governance: Governance | None = None  # risk assessment, PIA, fairness, approval, documentation (2.2-7.4)
 
     def missing_fields(self) -> list[str]:
         """Required inventory fields that are absent or blank."""
@@ -114,11 +117,14 @@ class Defaults(_Strict):
     thresholds: DefaultThresholds
     quality_floors: dict[str, float] = Field(default_factory=dict)  # apply where a report carries the metric
     psi_bins: int = Field(ge=2, le=100)
+    governance: GovernanceDefaults = Field(default_factory=GovernanceDefaults)  # maximum ages of the records
 
 
 class Inventory(_Strict):
     defaults: Defaults
     models: list[ModelEntry] = Field(default_factory=list)
+    #: demo inventories only: governance dates may be written `today-30d` and never age
+    relative_dates: bool = False
 
     def threshold(self, model: ModelEntry, feature: str, name: ThresholdName) -> float:
         """The threshold for one feature: its override, else the model's, else the default."""
@@ -157,16 +163,27 @@ def load_inventory(config_dir: Path | None) -> Inventory:
     data: Any = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'defaults' and 'models'")
+    relative = data.get("relative_dates", False)
+    if not isinstance(relative, bool):
+        raise ConfigError(f"{path}: field relative_dates: expected true or false, got {relative!r}")
     raw_models = data.get("models") or []
     if not isinstance(raw_models, list):
         raise ConfigError(f"{path}: 'models' must be a list")
     models = []
     for index, raw in enumerate(raw_models):
         name = str(raw.get("id", f"#{index + 1}")) if isinstance(raw, dict) else f"#{index + 1}"
-        models.append(parse_model(ModelEntry, raw, path, name))
+        entry = parse_model(ModelEntry, raw, path, name)
+        relative_found = entry.governance.relative_dates() if entry.governance and not relative else []
+        if relative_found:
+            field, value = relative_found[0]
+            raise ConfigError(
+                f"{path}: entry {name!r}: invalid\n  field {field}: relative date {str(value)!r} is only "
+                "allowed with relative_dates: true (demo inventories); write a calendar date YYYY-MM-DD"
+            )
+        models.append(entry)
     ids = [m.id for m in models]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ConfigError(f"{path}: duplicate model id(s): {', '.join(duplicates)}")
     defaults = parse_model(Defaults, data.get("defaults"), path, "defaults")
-    return Inventory(defaults=defaults, models=models)
+    return Inventory(defaults=defaults, models=models, relative_dates=relative)

@@ -23,6 +23,13 @@ MODEL_CONTROLS = (
     "model-drift-report-fresh",
     "model-drift-within-threshold",
     "model-quality-above-floor",
+    "model-risk-assessment-current",
+    "model-data-use-documented",
+    "model-pia-current",
+    "model-fairness-report-current",
+    "model-ethics-approval",
+    "model-documentation-linked",
+    "model-human-oversight-defined",
 )
 
 

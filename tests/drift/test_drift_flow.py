@@ -40,6 +40,29 @@ DEMO_MODEL_FAILURES = {
     ("model-drift-within-threshold", "fraud-detector amount psi (computed)"),
     ("model-drift-within-threshold", "fraud-detector amount ks_pvalue (computed)"),
     ("model-quality-above-floor", "fraud-detector accuracy (evidently)"),
+    # governance records (configs/models.yaml): each control also passes for another demo model
+    ("model-risk-assessment-current", "fraud-detector"),
+    ("model-data-use-documented", "fraud-detector"),
+    ("model-pia-current", "churn-classifier"),
+    ("model-fairness-report-current", "credit-limit-advisor"),
+    ("model-ethics-approval", "credit-limit-advisor"),
+    ("model-documentation-linked", "fraud-detector"),
+    ("model-human-oversight-defined", "credit-limit-advisor"),
+}
+#: The demo models' governance passes: with DEMO_MODEL_FAILURES, every governance control PASSes and FAILs.
+DEMO_GOVERNANCE_PASSES = {
+    ("model-risk-assessment-current", "churn-classifier"),
+    ("model-risk-assessment-current", "credit-limit-advisor"),
+    ("model-data-use-documented", "churn-classifier"),
+    ("model-data-use-documented", "pricing-experiment"),
+    ("model-data-use-documented", "credit-limit-advisor"),
+    ("model-pia-current", "fraud-detector"),
+    ("model-pia-current", "credit-limit-advisor"),
+    ("model-fairness-report-current", "fraud-detector"),
+    ("model-ethics-approval", "fraud-detector"),
+    ("model-documentation-linked", "churn-classifier"),
+    ("model-documentation-linked", "credit-limit-advisor"),
+    ("model-human-oversight-defined", "fraud-detector"),
 }
 
 
@@ -81,6 +104,8 @@ def test_exact_findings_of_the_demo_models(drift_run: dict) -> None:
     assert ("model-drift-report-fresh", "churn-classifier model-monitor churn-data-quality") in passes
     assert ("model-quality-above-floor", "churn-classifier auc (model-monitor churn-model-quality)") in passes
     assert ("model-inventory-registered", "demo-churn-endpoint") in passes
+    governance = {c for c, _ in DEMO_GOVERNANCE_PASSES}
+    assert {(c, n) for c, n in passes if c in governance} == DEMO_GOVERNANCE_PASSES
     assert not [f for f in findings if f["resource_name"].startswith("legacy-scoring ")]  # retired: not monitored
 
 

@@ -24,10 +24,12 @@ def test_the_shipped_inventory_loads() -> None:
     assert [m.id for m in inventory.models] == [
         "churn-classifier",
         "fraud-detector",
+        "credit-limit-advisor",
         "pricing-experiment",
         "legacy-scoring",
     ]
-    assert [m.missing_fields() for m in inventory.models] == [[], [], ["owner"], []]
+    assert [m.missing_fields() for m in inventory.models] == [[], [], [], ["owner"], []]
+    assert inventory.relative_dates  # the demo inventory: its governance dates never age
 
 
 def test_thresholds_resolve_feature_then_model_then_default(tmp_path: Path) -> None:
