@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from complyflow.core.config import Control, ExceptionsRegister
+from complyflow.core.coverage import CoverageRow
 from complyflow.core.model import EvidenceGap, Finding, RunSummary
 from tasks.evidence import MANIFEST, EvidenceStore, RunFolder
 from tasks.exceptions import ExceptionOutcome
@@ -33,6 +34,7 @@ def write_reports(
     *,
     trend_runs: int = TREND_RUNS,
     store: EvidenceStore | None = None,
+    coverage: Sequence[CoverageRow] = (),
 ) -> dict[str, str]:
     """OCSF findings, posture, the Data Docs index and the HTML report; returns their paths in the run folder.
 
@@ -69,6 +71,7 @@ def write_reports(
             current=current,
             trend=trend,
             links=links,
+            coverage=coverage,
         ),
     )
     return written
