@@ -143,7 +143,7 @@ def resolve_references(documents: Sequence[PolicyDocument], controls: Sequence[C
             policy_id, clause_id = raw.split(":", 1)
             document = next((d for d in documents if d.id == policy_id), None)
             if document is None:
-                known = ", ".join(d.id for d in documents) or "none: there is no policies/ folder"
+                known = ", ".join(d.id for d in documents) or "none: no policy documents under policies/"
                 raise ConfigError(f"{where}: field clauses[{index}]: unknown policy {policy_id!r}; known: {known}")
             if document.clause(clause_id) is None:
                 raise ConfigError(
