@@ -82,8 +82,8 @@ def test_the_policy_coverage_is_in_the_report_and_the_ui(demo_run: dict) -> None
     assert coverage is not None and coverage.type == "table"
     rows = json.loads(coverage.data) if isinstance(coverage.data, str) else coverage.data
     by_clause = {(r["document"], r["clause"]): r for r in rows}
-    assert by_clause[("AI Security Policy", "3\\.2")]["status"] == "failing"  # the demo has unencrypted stores
-    assert by_clause[("AI Security Policy", "1\\.3")]["status"] == "not evidenced"
+    assert by_clause[("AI Security Policy", "3.2")]["status"] == "failing"  # the demo has unencrypted stores
+    assert by_clause[("AI Security Policy", "1.3")]["status"] == "not evidenced"
     assert demo_run["run_id"] in str(coverage.description)
 
 
