@@ -155,6 +155,7 @@ def catalog_rows(controls: list[Control], in_scope: set[str]) -> list[dict[str, 
             "in_scope": str(c.id in in_scope).lower(),
             "evidence_table": c.evidence_table,
             "policy_clause": f"{c.policy_clause.document} {c.policy_clause.section}",
+            "clauses": "; ".join(c.clauses),  # secondary clauses, <policy id>:<clause id>
             **{f: "; ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS},
         }  # type: ignore[call-overload]
         for c in controls

@@ -233,3 +233,9 @@ def test_check_exits_2_naming_file_and_field(configs: Path) -> None:
     output = " ".join(result.output.split())
     assert result.exit_code == 2
     assert "guardduty-detector-enabled.yaml: entry 'guardduty-detector-enabled': field policy_clause.section" in output
+
+
+def test_check_counts_the_policy_documents() -> None:
+    result = runner.invoke(app, ["check", "--config", str(CONFIGS)], terminal_width=400)
+    assert result.exit_code == 0, result.output
+    assert "3 policy document(s) with 49 clause(s)" in " ".join(result.output.split())
