@@ -198,7 +198,8 @@ def test_unknown_policy_and_clause_in_clauses(configs: Path) -> None:
 def test_a_clause_reference_must_be_policy_colon_clause(configs: Path) -> None:
     edit(configs / "controls" / "kms-key-rotation.yaml", "- ml-secpol:data-security", "- data-security")
     message = load_error(configs)
-    assert "kms-key-rotation.yaml" in message and "clauses.0" in message
+    assert "kms-key-rotation.yaml" in message and "field clauses:" in message
+    assert "'data-security' is not <policy id>:<clause id>" in message
 
 
 def test_a_reason_on_a_clause_a_control_evidences_is_stale(configs: Path) -> None:

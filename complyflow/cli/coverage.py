@@ -8,7 +8,7 @@ plain text (no rich markup), with bidi and control characters removed.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,10 +23,8 @@ from complyflow.cli.common import (
     open_configured_store,
     print_error,
 )
+from complyflow.core.coverage import CoverageRow, counts_text, summarize
 from complyflow.core.text import clean
-
-if TYPE_CHECKING:
-    from complyflow.core.coverage import CoverageRow
 
 
 def coverage(
@@ -41,7 +39,6 @@ def coverage(
     run: Annotated[str | None, typer.Option("--run", help="This sealed run instead of the newest.")] = None,
 ) -> None:
     """Per policy clause: the controls and recurring tasks evidencing it, and their status in the newest sealed run."""
-    from complyflow.core.coverage import summarize
     from tasks.report.coverage import stored_coverage
 
     if output not in ("table", "json"):
@@ -58,19 +55,18 @@ def coverage(
         print_error("cannot read the run", exc)
         raise typer.Exit(2) from exc
     if output == "json":
-        print(json.dumps([row.to_dict() for row in result.rows], indent=2, ensure_ascii=False))
+        # ASCII only: a bidi control or escape character in a title reaches the terminal as \uXXXX, never raw.
+        print(json.dumps([row.to_dict() for row in result.rows], indent=2, ensure_ascii=True))
         return
-    say = _plain
     for run_id, why in result.skipped:
-        say(f"skipped run {run_id}: {why}", style="yellow")
+        _plain(f"skipped run {run_id}: {why}", style="yellow")
     if result.run is None:
-        say(f"no sealed run{f' of flow {flow}' if flow else ''} in {store.location}: statuses read 'no run'")
+        _plain(f"no sealed run{f' of flow {flow}' if flow else ''} in {store.location}: statuses read 'no run'")
     else:
         point = result.run
-        say(f"run {point.run_id} ({point.flow}, {point.started_at:%Y-%m-%d %H:%M} UTC) in {store.location}")
-    documents = {d.id: d for d in catalog.policies}
-    for document_id, document in documents.items():
-        console.print(_table(document.title, [r for r in result.rows if r.document == document_id]))
+        _plain(f"run {point.run_id} ({point.flow}, {point.started_at:%Y-%m-%d %H:%M} UTC) in {store.location}")
+    for document in catalog.policies:
+        console.print(_table(document.title, [r for r in result.rows if r.document == document.id]))
     console.print(Text(summarize(result.rows).text()))
 
 
@@ -80,9 +76,13 @@ def _plain(text: str, style: str | None = None) -> None:
 
 def _table(title: str, rows: list[CoverageRow]) -> Table:
     """Clause, what evidences it, status: three columns fit 80; ids are never cut (one per line), the rest folds."""
-    from complyflow.core.coverage import counts_text
-
-    table = Table(title=Text(clean(title)), title_justify="left", show_lines=True)
+    table = Table(
+        title=Text(clean(title)),
+        title_justify="left",
+        caption=Text(summarize(rows).text()),
+        caption_justify="left",
+        show_lines=True,
+    )
     longest = max((len(i) + 7 * (i in r.tasks) for r in rows for i in r.controls), default=1)
     # The ids column is exactly as wide as the longest id; the other two share the rest, so the table fits.
     table.add_column("clause", overflow="fold", ratio=2)

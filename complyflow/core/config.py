@@ -216,7 +216,7 @@ class Control(_Strict):
     rationale: str
     policy_clause: PolicyClause
     #: secondary clauses it evidences, `<policy id>:<clause id>` (configs/policies/), resolved at load
-    clauses: list[Annotated[str, StringConstraints(pattern=CLAUSE_REF.pattern)]] = Field(default_factory=list)
+    clauses: list[str] = Field(default_factory=list)
     frameworks: dict[FrameworkName, list[str]] = Field(default_factory=dict)
     severity: Literal["critical", "high", "medium", "low", "informational"]
     owner_role: str
@@ -228,6 +228,14 @@ class Control(_Strict):
     enabled: bool = True
     #: reminders of these controls are dropped for a resource this control reminds about (the nearest wins)
     supersedes: list[str] = Field(default_factory=list)
+
+    @field_validator("clauses")
+    @classmethod
+    def _clause_references(cls, refs: list[str]) -> list[str]:
+        for ref in refs:
+            if not CLAUSE_REF.fullmatch(ref):
+                raise ValueError(f"{ref!r} is not <policy id>:<clause id>, e.g. ml-secpol:data-security")
+        return refs
 
     @field_validator("applies_when")
     @classmethod

@@ -172,6 +172,8 @@ def test_newest_sealed_run_is_read_and_an_unsealed_one_skipped(policy_config: Pa
     assert nightly.run.run_id == "20261101T020000Z-aaaaaa" and rows_by_clause(nightly.rows)["1"].status == "failing"
     chosen = stored_coverage(config, LocalStore(root), run_id="20261101T020000Z-aaaaaa")
     assert rows_by_clause(chosen.rows)["1"].counts["FAIL"] == 1
+    with pytest.raises(ValueError, match="a run of flow 'nightly', not 'vendors'"):
+        stored_coverage(config, LocalStore(root), flow="vendors", run_id="20261101T020000Z-aaaaaa")
     with pytest.raises(ValueError, match="not a sealed run"):
         stored_coverage(config, LocalStore(root), run_id="20261103T020000Z-aaaaaa")
 
