@@ -34,12 +34,15 @@ def latest_run(
 ) -> tuple[RunPoint | None, list[tuple[str, str]]]:
     """The newest sealed, readable run (of `flow` when given), or exactly `run_id`; with the runs skipped.
 
-    Raises ValueError when `run_id` is not a sealed, readable run of the store.
+    Raises ValueError when `run_id` is not a sealed, readable run of the store (of `flow`, when both are given).
     """
     if run_id is not None:
         if not store.exists(run_key(run_id, MANIFEST)):
             raise ValueError(f"run {run_id} is not a sealed run of {store.location}")
-        return read_run(store, run_id, {}), []
+        point = read_run(store, run_id, {})
+        if flow is not None and point.flow != flow:
+            raise ValueError(f"run {run_id} is a run of flow {point.flow!r}, not {flow!r}")
+        return point, []
     trend = load_trend(store, {}, flow=flow, limit=1)
     return (trend.points[-1] if trend.points else None), trend.skipped
 

@@ -16,7 +16,6 @@ import yaml
 from typer.testing import CliRunner
 
 from complyflow.cli import app
-from complyflow.cli.common import console
 from complyflow.core.config import load_config
 from complyflow.core.coverage import (
     NO_REASON,
@@ -187,7 +186,7 @@ def test_no_run_yet(policy_config: Path, tmp_path: Path) -> None:
 
 
 def coverage_cli(*args: str, width: int = 80) -> tuple[int, str]:
-    result = RUNNER.invoke(app, ["coverage", *args], terminal_width=width)
+    result = RUNNER.invoke(app, ["coverage", *args], env={"COLUMNS": str(width)})  # the console reads COLUMNS
     return result.exit_code, result.output
 
 
@@ -211,8 +210,7 @@ def test_json_shape(policy_config: Path, tmp_path: Path) -> None:
     assert data[5]["title"] == HOSTILE  # JSON keeps the exact text; escaping is the reader's format's job
 
 
-def test_table_fits_80_columns_and_keeps_ids_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(console, "width", 80)
+def test_table_fits_80_columns_and_keeps_ids_whole(tmp_path: Path) -> None:
     code, output = coverage_cli("--evidence-dir", str(tmp_path / "none"), "--config", str(ROOT / "configs"))
     assert code == 0, output
     lines = output.splitlines()
@@ -226,11 +224,8 @@ def test_table_fits_80_columns_and_keeps_ids_whole(tmp_path: Path, monkeypatch: 
     assert "clauses evidenced" in output
 
 
-def test_table_prints_hostile_config_text_as_plain_text(
-    policy_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(console, "width", 400)  # one line per cell
-    code, output = coverage_cli("--config", str(policy_config), "--evidence-dir", str(tmp_path / "none"))
+def test_table_prints_hostile_config_text_as_plain_text(policy_config: Path, tmp_path: Path) -> None:
+    code, output = coverage_cli("--config", str(policy_config), "--evidence-dir", str(tmp_path / "none"), width=400)
     assert code == 0, output
     assert '=HYPERLINK("http://x")[red]<script>alert(1)</script>' in output  # rich markup shown, not applied
     assert "\u202e" not in output and "gnp.exe line" in output  # bidi control dropped, line break flattened
