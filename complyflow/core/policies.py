@@ -28,7 +28,7 @@ CLAUSE_REF = re.compile(r"^([a-z0-9][a-z0-9-]*):([A-Za-z0-9]+(?:[.-][A-Za-z0-9]+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-class _Strict(BaseModel):
+class _Strict(BaseModel):  # as config._Strict; config imports this module, so its helpers are imported late here
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
