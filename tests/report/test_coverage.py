@@ -303,7 +303,7 @@ def test_csv_guards_formulas(policy_config: Path) -> None:
 def test_run_report_has_the_section_only_with_a_matrix(policy_config: Path, tmp_path: Path) -> None:
     from tasks.evidence import RunFolder
     from tasks.exceptions import apply_exceptions
-    from tasks.report.writer import REPORT_HTML, write_reports
+    from tasks.report.writer import COVERAGE_JSON, REPORT_HTML, write_reports
     from tests.report.factory import STARTED, register, summary
 
     config = load_config(policy_config)
@@ -314,12 +314,15 @@ def test_run_report_has_the_section_only_with_a_matrix(policy_config: Path, tmp_
         config.policies, config.controls, RunStatus.from_findings(run.run_id, "nightly", STARTED, findings, ["c-enc"])
     )
     with_matrix = RunFolder(tmp_path / "a", run.run_id).create()
-    write_reports(with_matrix, run, findings, config.controls, outcome, [], register(), coverage=rows)
+    written = write_reports(with_matrix, run, findings, config.controls, outcome, [], register(), coverage=rows)
+    assert written["coverage"] == COVERAGE_JSON  # sealed with the run: the clause mapping in force then
+    sealed = json.loads((with_matrix.path / COVERAGE_JSON).read_text())
+    assert sealed == [row.to_dict() for row in rows]
     html = (with_matrix.path / REPORT_HTML).read_text()
     assert "<h2>Policy coverage</h2>" in html and "<b>failing</b><br>PASS 0 · FAIL 1 · ERROR 0" in html
     assert "not in this run: c-log" in html and "<script>" not in html
     without = RunFolder(tmp_path / "b", run.run_id).create()
-    write_reports(without, run, findings, config.controls, outcome, [], register())
+    assert "coverage" not in write_reports(without, run, findings, config.controls, outcome, [], register())
     assert "Policy coverage" not in (without.path / REPORT_HTML).read_text()
 
 

@@ -32,6 +32,7 @@ def test_reports_are_in_the_sealed_run_folder(demo_run: dict) -> None:
         "findings/findings.ocsf.json",
         "findings/findings.csv",
         "findings/posture.json",
+        "findings/coverage.json",
         "gx-docs/index.html",
     ):
         digest = hashlib.sha256((run_dir / relative).read_bytes()).hexdigest()
