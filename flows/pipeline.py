@@ -14,6 +14,7 @@ import pandas as pd
 from prefect import get_run_logger, runtime
 
 from complyflow.core.config import Control
+from complyflow.core.coverage import RunStatus, coverage_matrix
 from complyflow.core.model import BASE_COLUMNS, Finding, RunSummary, count_by_status
 from complyflow.core.process_exit import skip_final_gc_at_exit
 from flows.collection import collect_fanned_out, collect_in_flow
@@ -140,7 +141,12 @@ def run_compliance(
     if "iam_principals" in tables:
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
-    reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions, store=store)
+    # The policy matrix: the whole catalog's clause mapping, with this run's counts for the controls it ran.
+    this_run = RunStatus.from_findings(run_id, flow_name, started, findings, [c.id for c in controls])
+    coverage = coverage_matrix(config.policies, config.controls, this_run)
+    reports = write_reports(
+        folder, summary, findings, controls, outcome, gaps, config.exceptions, store=store, coverage=coverage
+    )
     signer = run_signer(config.directory)
     manifest = seal(
         folder,
@@ -166,7 +172,7 @@ def run_compliance(
         store=store,
     )
     clock = _lap(timings, "notify", clock)
-    artifacts.publish(summary, findings, controls)
+    artifacts.publish(summary, findings, controls, coverage)
     publish_report_links(folder.path, reports, run_id)
     _lap(timings, "artifacts", clock)
     logger.info(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from complyflow.core.config import Control
+from complyflow.core.coverage import CoverageRow, counts_text
 from complyflow.core.model import Finding, RunSummary, Status
 from complyflow.core.text import md_cell, md_code, md_text
 
 SUMMARY_KEY = "compliance-summary"
 VIOLATIONS_KEY = "compliance-violations"
+COVERAGE_KEY = "compliance-coverage"
 
 
 def md_escape(text: str) -> str:
@@ -24,6 +27,23 @@ def summary_rows(findings: list[Finding], controls: list[Control]) -> list[dict[
     return [
         {"control": c.id, "title": c.title, "severity": c.severity, **{str(s): counts[(c.id, s)] for s in Status}}
         for c in controls
+    ]
+
+
+def coverage_rows(rows: Sequence[CoverageRow]) -> list[dict[str, str]]:
+    """The policy matrix as table-artifact rows. The Prefect UI renders each cell as markdown, and titles and
+    reasons are config text: ids are inline code, everything else escaped markdown text."""
+    return [
+        {
+            "document": md_text(row.document_title),
+            "clause": md_text(row.clause),
+            "title": md_text(row.title),
+            "evidenced by": ", ".join(md_code(i) + (" (task)" if i in row.tasks else "") for i in row.controls) or "–",
+            "status": md_text(row.status),
+            "counts": md_text(counts_text(row.counts)),
+            "not evidenced because": md_text(row.reason or ""),
+        }
+        for row in rows
     ]
 
 
@@ -57,7 +77,15 @@ def violations_markdown(summary: RunSummary, findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-def publish(summary: RunSummary, findings: list[Finding], controls: list[Control]) -> None:
+def publish(
+    summary: RunSummary, findings: list[Finding], controls: list[Control], coverage: Sequence[CoverageRow] = ()
+) -> None:
+    if coverage:
+        create_table_artifact(
+            key=COVERAGE_KEY,
+            table=coverage_rows(coverage),
+            description=f"Policy coverage per clause, run {md_text(summary.run_id)}",
+        )
     create_table_artifact(
         key=SUMMARY_KEY,
         table=summary_rows(findings, controls),

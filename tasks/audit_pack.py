@@ -2,7 +2,8 @@
 
 Inside: every stored run of the period exactly as sealed (evidence Parquet, gaps, findings, manifest,
 tombstone), the chain head, the verification of the period, the controls catalog with its framework
-mappings, the exceptions register, the findings of the newest run in scope (CSV, OCSF, HTML), and an
+mappings, the exceptions register, the findings of the newest run in scope (CSV, OCSF, HTML), the policy
+coverage matrix of that run (`coverage/coverage.json` and `.csv`: per clause, what evidences it), and an
 index with the SHA-256 of every file (`index.json`, and `SHA256SUMS` for `sha256sum -c`).
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from complyflow.core.config import FRAMEWORKS, Config, Control
+from complyflow.core.coverage import CoverageRow, RunStatus, coverage_csv, coverage_matrix
 from complyflow.core.model import Finding, Status
 from complyflow.core.text import csv_cell
 from tasks.evidence import (
@@ -37,7 +39,7 @@ from tasks.evidence import (
     store_run_ids,
 )
 from tasks.findings import FINDINGS_JSON, findings_csv
-from tasks.report.html import badge, esc, page, table
+from tasks.report.html import badge, coverage_section, esc, page, table
 from tasks.report.ocsf import ocsf_json
 from tasks.verify import VerifyReport, verify_store
 
@@ -111,12 +113,26 @@ def _runs_in_period(store: EvidenceStore, request: PackRequest) -> list[str]:
     return runs
 
 
-def _run_findings(store: EvidenceStore, run_id: str) -> list[Finding] | None:
+def _run_findings(store: EvidenceStore, run_id: str) -> tuple[dict[str, Any], list[Finding]] | None:
+    """The run record and the findings of a stored run; None when it has none."""
     try:
         data = json.loads(store.get_bytes(run_key(run_id, FINDINGS_JSON)))
     except MissingObjectError:
         return None  # pruned, or a run that crashed before writing findings
-    return [Finding.from_dict(item) for item in data.get("findings", [])]
+    return data.get("run") or {}, [Finding.from_dict(item) for item in data.get("findings", [])]
+
+
+def pack_coverage(
+    config: Config, request: PackRequest, run: dict[str, Any], findings: list[Finding]
+) -> list[CoverageRow]:
+    """The policy matrix of the newest run in scope: the catalog's clauses with that run's in-scope counts."""
+    if not run:
+        return coverage_matrix(config.policies, config.controls, None)
+    scope = (run.get("scope") or {}).get("controls") or sorted({f.control_id for f in findings})
+    in_scope = [c for c in scope if not request.control_ids or c in request.control_ids]
+    started = datetime.fromisoformat(run["started_at"]) if run.get("started_at") else datetime.min.replace(tzinfo=UTC)
+    status = RunStatus.from_findings(str(run.get("run_id", "")), str(run.get("flow", "")), started, findings, in_scope)
+    return coverage_matrix(config.policies, config.controls, status)
 
 
 def _in_scope(findings: list[Finding], request: PackRequest) -> list[Finding]:
@@ -139,6 +155,7 @@ def catalog_rows(controls: list[Control], in_scope: set[str]) -> list[dict[str, 
             "in_scope": str(c.id in in_scope).lower(),
             "evidence_table": c.evidence_table,
             "policy_clause": f"{c.policy_clause.document} {c.policy_clause.section}",
+            "clauses": "; ".join(c.clauses),  # secondary clauses, <policy id>:<clause id>
             **{f: "; ".join(c.frameworks.get(f, [])) for f in FRAMEWORKS},
         }  # type: ignore[call-overload]
         for c in controls
@@ -162,8 +179,10 @@ def findings_html(
     runs: list[dict[str, Any]],
     verification: VerifyReport,
     generated: datetime,
+    coverage: list[CoverageRow] | None = None,
 ) -> str:
-    """The pack's cover page: the period, the verification, the newest findings per control, the runs."""
+    """The pack's cover page: the period, the verification, the newest findings per control, the policy
+    coverage, the runs."""
     counts = Counter((f.control_id, f.status) for f in findings)
     chosen = [c for c in controls if not request.control_ids or c.id in request.control_ids]
     if verification.ok:
@@ -231,6 +250,7 @@ def findings_html(
             if violation_rows
             else "<p>None.</p>"
         )
+        + coverage_section(coverage or [], "Policy coverage (newest run)")
         + "<h2>Runs of the period</h2>"
         + table(["run", "flow", "evidence", "manifest SHA-256"], run_rows)
         + "<p>Check the pack with <code>sha256sum -c SHA256SUMS</code>; each <code>runs/*/manifest.json</code> "
@@ -292,12 +312,13 @@ def build_audit_pack(
     # An interrupted run was never sealed: nothing proves what it held, so it is listed, not packed.
     interrupted = sorted(set(runs) & set(verification.interrupted))
     runs = [r for r in runs if r not in interrupted]
-    latest, latest_findings = None, []
+    latest, latest_run, latest_findings = None, {}, []
     for run_id in reversed(runs):
         found = _run_findings(store, run_id)
         if found is not None:
-            latest, latest_findings = run_id, _in_scope(found, request)
+            latest, latest_run, latest_findings = run_id, {"run_id": run_id, **found[0]}, _in_scope(found[1], request)
             break
+    coverage = pack_coverage(config, request, latest_run, latest_findings)
     summaries = [_run_summary(store, r) for r in runs]
     name = f"audit-pack-{request.slug()}-{now:%Y%m%dT%H%M%SZ}.zip"
     scratch = out_dir is None and not isinstance(store, LocalStore)  # built here, kept only in the store
@@ -319,11 +340,14 @@ def build_audit_pack(
         pack.add("controls/catalog.csv", _csv(rows))
         pack.add("controls/catalog.json", json.dumps([c.model_dump(mode="json") for c in config.controls], indent=2))
         pack.add("exceptions/register.json", json.dumps(config.exceptions.model_dump(mode="json"), indent=2))
+        if coverage:
+            pack.add("coverage/coverage.json", json.dumps([row.to_dict() for row in coverage], indent=2))
+            pack.add("coverage/coverage.csv", coverage_csv(coverage))
         pack.add("findings/findings.csv", findings_csv(latest_findings))
         pack.add("findings/findings.ocsf.json", ocsf_json(latest_findings, {c.id: c for c in config.controls}, now))
         pack.add(
             "findings/findings.html",
-            findings_html(request, latest, latest_findings, config.controls, summaries, verification, now),
+            findings_html(request, latest, latest_findings, config.controls, summaries, verification, now, coverage),
         )
         index = {
             "pack_version": PACK_VERSION,

@@ -43,7 +43,9 @@ class CheckSummary:
         return (
             f"configuration OK: {self.controls} controls ({self.enabled_controls} enabled), {self.accounts} "
             f"account(s), {self.regions} region(s), {self.exceptions} exception(s), {self.models} model(s), "
-            f"{vendors}, {self.questions} question(s), {self.deployments} deployment(s)"
+            f"{vendors}, {self.questions} question(s), {self.deployments} deployment(s), "
+            f"{len(self.config.policies)} policy document(s) with "
+            f"{sum(len(d.clauses) for d in self.config.policies)} clause(s)"
         )
 
 

@@ -29,6 +29,7 @@ from pydantic import (
 from complyflow.core.conditions import ConditionError, parse_condition
 from complyflow.core.expectations import check_kwargs
 from complyflow.core.expectations import class_name as expectation_class_name
+from complyflow.core.policies import CLAUSE_REF, PolicyDocument, check_reasons, load_policies, resolve_references
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
@@ -214,6 +215,8 @@ class Control(_Strict):
     title: str
     rationale: str
     policy_clause: PolicyClause
+    #: secondary clauses it evidences, `<policy id>:<clause id>` (configs/policies/), resolved at load
+    clauses: list[str] = Field(default_factory=list)
     frameworks: dict[FrameworkName, list[str]] = Field(default_factory=dict)
     severity: Literal["critical", "high", "medium", "low", "informational"]
     owner_role: str
@@ -225,6 +228,14 @@ class Control(_Strict):
     enabled: bool = True
     #: reminders of these controls are dropped for a resource this control reminds about (the nearest wins)
     supersedes: list[str] = Field(default_factory=list)
+
+    @field_validator("clauses")
+    @classmethod
+    def _clause_references(cls, refs: list[str]) -> list[str]:
+        for ref in refs:
+            if not CLAUSE_REF.fullmatch(ref):
+                raise ValueError(f"{ref!r} is not <policy id>:<clause id>, e.g. ml-secpol:data-security")
+        return refs
 
     @field_validator("applies_when")
     @classmethod
@@ -360,6 +371,7 @@ class Config(_Strict):
     controls: list[Control]
     exceptions: ExceptionsRegister
     notify: NotifySettings
+    policies: list[PolicyDocument] = Field(default_factory=list)  # configs/policies/, for the coverage matrix
 
     def control(self, control_id: str) -> Control:
         for control in self.controls:
@@ -498,6 +510,9 @@ def load_config(directory: str | Path | None = None) -> Config:
             where = f"{folder / 'controls'}: entry {control.id!r}: field supersedes"
             raise ConfigError(f"{where}: unknown control(s) {', '.join(unknown)}")
     exceptions = load_exceptions(folder / "exceptions.yaml", set(ids))
+    policies = load_policies(folder)
+    resolve_references(policies, controls, folder / "controls")
+    check_reasons(policies, controls, folder)
     return Config(
         directory=str(folder),
         scope=scope,
@@ -505,6 +520,7 @@ def load_config(directory: str | Path | None = None) -> Config:
         controls=controls,
         exceptions=exceptions,
         notify=notify,
+        policies=policies,
     )
 
 

@@ -80,6 +80,20 @@ def posture_of(counts: Mapping[str, int]) -> Posture:
     )
 
 
+def control_state(counts: Mapping[str, int]) -> str:
+    """One word for counts per status (a control's, a clause's): failing, error (evidence missing), reminder,
+    passing, or no resources."""
+    if counts.get("FAIL", 0):
+        return "failing"
+    if counts.get("ERROR", 0):
+        return "error"
+    if counts.get("REMINDER", 0):
+        return "reminder"
+    if counts.get("PASS", 0) or counts.get("EXCEPTED", 0):
+        return "passing"
+    return "no resources"
+
+
 @dataclass(frozen=True, slots=True)
 class EvidenceGap:
     """Evidence a collector could not gather; the controls reading it must report ERROR, never PASS."""

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from complyflow.core.config import FRAMEWORKS, Control, ExceptionEntry, ExceptionsRegister
+from complyflow.core.coverage import CoverageRow, counts_text, summarize
 from complyflow.core.model import EvidenceGap, Finding, RunSummary, Status
 from complyflow.core.text import clean
 from tasks.exceptions import ExceptionOutcome
@@ -274,6 +275,42 @@ def _control_section(current: Posture, controls: Sequence[Control], trend: Trend
     return "<h2>Posture per control</h2>" + table(headers, rows, numeric=range(3, 4 + len(Status)))
 
 
+def coverage_section(rows: Sequence[CoverageRow], heading: str = "Policy coverage") -> str:
+    """Per policy clause: what evidences it and its state in this run, or why nothing does. One table per document."""
+    if not rows:
+        return ""
+    parts = [
+        f"<h2>{esc(heading)}</h2><p class=muted>{esc(summarize(rows).text())}. Status: the clause's controls "
+        "and recurring tasks in this run, summed; failing wins over error, error over passing.</p>"
+    ]
+    documents: dict[str, list[CoverageRow]] = {}
+    for row in rows:
+        documents.setdefault(row.document_title, []).append(row)
+    for title, items in documents.items():
+        body = []
+        for row in items:
+            ids = "<br>".join(
+                f"<code>{esc(i)}</code>" + (" <span class=muted>(task)</span>" if i in row.tasks else "")
+                for i in row.controls
+            )
+            if row.counts is not None:
+                status = f"<b>{esc(row.status)}</b><br>{esc(counts_text(row.counts))}"
+                if row.not_in_run:
+                    status += f"<br><span class=muted>not in this run: {esc(', '.join(row.not_in_run))}</span>"
+            else:
+                reason = f"<br><span class=muted>{esc(row.reason)}</span>" if row.reason else ""
+                status = f"<b>{esc(row.status)}</b>{reason}"
+            body.append(
+                (
+                    f"<code>{esc(row.clause)}</code> {esc(row.title)}<br><span class=muted>{esc(row.summary)}</span>",
+                    ids or "–",
+                    status,
+                )
+            )
+        parts.append(f"<h3>{esc(title)}</h3>" + table(("Clause", "Evidenced by", "Status"), body))
+    return "".join(parts)
+
+
 def _violations_section(findings: Sequence[Finding], lapsed_ids: set[str]) -> str:
     failing = [f for f in findings if f.status == Status.FAIL]
     if not failing:
@@ -456,8 +493,9 @@ def render_run_report(
     current: Posture,
     trend: Trend,
     links: Mapping[str, str] | None = None,
+    coverage: Sequence[CoverageRow] = (),
 ) -> str:
-    """The report of one run; `trend` already includes this run as its last point."""
+    """The report of one run; `trend` already includes this run as its last point; `coverage` its policy matrix."""
     today = summary.started_at.date()
     lapsed_ids = {e.id for _, e in outcome.lapsed}
     body = "".join(
@@ -466,6 +504,7 @@ def render_run_report(
             _framework_section(current, controls),
             _trend_section(trend),
             _control_section(current, controls, trend),
+            coverage_section(coverage),
             _violations_section(findings, lapsed_ids),
             _exceptions_section(findings, outcome, register, today),
             _gaps_section(gaps, findings),

@@ -13,6 +13,7 @@ from typing import Any
 
 from complyflow.core.config import FRAMEWORK_INFO, FRAMEWORKS, Control
 from complyflow.core.model import Finding, Status, posture_of
+from complyflow.core.model import control_state as control_state  # re-exported: the coverage matrix shares it
 
 FRAMEWORK_LABELS: dict[str, str] = {name: info.label for name, info in FRAMEWORK_INFO.items()}
 ALL = "all"  # the whole run, whatever the framework
@@ -27,19 +28,6 @@ def empty_counts() -> Counts:
 def score(counts: Mapping[str, int]) -> float | None:
     """Share of PASS among decided-or-unknown verdicts, in percent; None when there is none."""
     return posture_of(counts).percent
-
-
-def control_state(counts: Mapping[str, int]) -> str:
-    """One word per control: failing, error (evidence missing), passing, or no resources."""
-    if counts.get("FAIL", 0):
-        return "failing"
-    if counts.get("ERROR", 0):
-        return "error"
-    if counts.get("REMINDER", 0):
-        return "reminder"
-    if counts.get("PASS", 0) or counts.get("EXCEPTED", 0):
-        return "passing"
-    return "no resources"
 
 
 def framework_mapping(controls: Iterable[Control]) -> dict[str, list[str]]:

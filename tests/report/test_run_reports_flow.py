@@ -32,6 +32,7 @@ def test_reports_are_in_the_sealed_run_folder(demo_run: dict) -> None:
         "findings/findings.ocsf.json",
         "findings/findings.csv",
         "findings/posture.json",
+        "findings/coverage.json",
         "gx-docs/index.html",
     ):
         digest = hashlib.sha256((run_dir / relative).read_bytes()).hexdigest()
@@ -72,3 +73,30 @@ def test_prefect_links_to_the_reports(demo_run: dict) -> None:
     assert report is not None and (run_dir / "report.html").as_uri() in str(report.data)
     docs = Artifact.get("gx-data-docs")
     assert docs is not None and (run_dir / "gx-docs" / "index.html").as_uri() in str(docs.data)
+
+
+def test_the_policy_coverage_is_in_the_report_and_the_ui(demo_run: dict) -> None:
+    html = (Path(demo_run["run_dir"]) / "report.html").read_text()
+    assert "<h2>Policy coverage</h2>" in html and "<h3>AI Security Policy</h3>" in html
+    assert "<code>6.2</code> Logging and Auditing" in html and "<code>cloudtrail-multi-region</code>" in html
+    coverage = Artifact.get("compliance-coverage")
+    assert coverage is not None and coverage.type == "table"
+    rows = json.loads(coverage.data) if isinstance(coverage.data, str) else coverage.data
+    by_clause = {(r["document"], r["clause"]): r for r in rows}
+    assert by_clause[("AI Security Policy", "3.2")]["status"] == "failing"  # the demo has unencrypted stores
+    assert by_clause[("AI Security Policy", "1.3")]["status"] == "not evidenced"
+    assert demo_run["run_id"] in str(coverage.description)
+
+
+def test_coverage_command_reads_the_sealed_run(demo_run: dict) -> None:
+    from typer.testing import CliRunner
+
+    from complyflow.cli import app
+
+    evidence = str(Path(demo_run["run_dir"]).parents[1])
+    result = CliRunner().invoke(app, ["coverage", "--evidence-dir", evidence, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["ref"]: r for r in json.loads(result.output)}
+    assert {r["run_id"] for r in rows.values()} == {demo_run["run_id"]}
+    assert rows["ai-security-policy:3.2"]["status"] == "failing" and rows["ai-security-policy:3.2"]["counts"]["FAIL"]
+    assert rows["ml-secpol:human-security"]["controls"] and rows["ml-secpol:human-security"]["counts"] is not None
