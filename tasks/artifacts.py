@@ -23,9 +23,16 @@ def md_escape(text: str) -> str:
 
 
 def summary_rows(findings: list[Finding], controls: list[Control]) -> list[dict[str, object]]:
+    """Counts per control as table-artifact rows; the UI renders cells as markdown, so the title is escaped
+    (control ids match `[a-z0-9.-]+` at load and stay as they are, for people to copy)."""
     counts = Counter((f.control_id, f.status) for f in findings)
     return [
-        {"control": c.id, "title": c.title, "severity": c.severity, **{str(s): counts[(c.id, s)] for s in Status}}
+        {
+            "control": c.id,
+            "title": md_text(c.title),
+            "severity": c.severity,
+            **{str(s): counts[(c.id, s)] for s in Status},
+        }
         for c in controls
     ]
 

@@ -387,3 +387,14 @@ def test_the_coverage_artifact_is_a_table_with_a_stable_key(prefect_harness: Non
     assert artifact is not None and artifact.type == "table"
     data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
     assert len(data) == len(CLAUSES) and data[0]["status"] == "failing" and "<script>" not in json.dumps(data)
+
+
+def test_summary_artifact_rows_escape_control_titles() -> None:
+    from tasks.artifacts import summary_rows
+    from tests.report.factory import control
+
+    hostile = control("c-enc").model_copy(update={"title": "**bold** [x](javascript:alert(1)) | <b>"})
+    (row,) = summary_rows([], [hostile])
+    assert row["control"] == "c-enc"
+    assert "**" not in str(row["title"]).replace("\\*", "") and "\\|" in str(row["title"])
+    assert "<b>" not in str(row["title"]) and "\\[x\\]" in str(row["title"])
