@@ -27,6 +27,7 @@ from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
 from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
+from tasks.recurring.documents import write_documents
 from tasks.reminders import nearest_reminders
 from tasks.report.writer import write_reports
 from tasks.report_artifacts import publish_report_links
@@ -88,6 +89,10 @@ def run_compliance(
         tables[name] = assign_owners(tables[name], owners_by_account, config.owners)
         files[name] = folder.write_table(name, tables[name])
     folder.write_json("evidence/gaps.json", [g.to_dict() for g in gaps])
+    # Recurring-evidence documents (minutes, drill reports, exports): sealed with the run, listed in its manifest.
+    documents = write_documents(folder, collected.documents)
+    if documents:
+        logger.info("copied %d recurring-evidence document(s) into the run", len(documents))
     clock = _lap(timings, "store", clock)
 
     # 3. Validate with Great Expectations, one suite per evidence table.

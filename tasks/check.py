@@ -18,6 +18,7 @@ from pathlib import Path
 from complyflow.core.conditions import parse_condition
 from complyflow.core.config import Config, ConfigError, Control, load_config
 from complyflow.core.deploy_config import load_deployments_config, load_evidence_store_config
+from complyflow.core.recurring import CONTROL_PREFIX, RECURRING_FILE
 from complyflow.core.tables import Column, TableSpec
 
 
@@ -86,6 +87,7 @@ READ_FILES = (
     "vendor-questionnaire.yaml",
     "deployments.yaml",
     "evidence-store.yaml",
+    "recurring.yaml",
 )
 
 
@@ -226,4 +228,6 @@ def _control_file(folder: Path, control_id: str) -> Path:
         path = folder / "controls" / f"{control_id}{suffix}"
         if path.exists():
             return path
+    if control_id.startswith(CONTROL_PREFIX):  # synthesized from a recurring task
+        return folder / RECURRING_FILE
     return folder / "controls" / f"{control_id}.yaml"
