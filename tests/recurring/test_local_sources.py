@@ -289,3 +289,15 @@ def test_unreadable_training_export_is_an_error(config_dir: Path, body: str | by
     (gap,) = result.gaps
     assert message in gap.message
     assert set(statuses(evaluate(config_dir, result)).values()) == {"ERROR"}
+
+
+def test_a_hostile_name_reaches_slack_and_html_escaped(config_dir: Path) -> None:
+    from tasks.notify.text import code
+    from tasks.report.html import esc
+
+    name = "2026-01-01 <!channel> <script>x</script>.md"
+    write_tasks(config_dir, [task("hostile", folder(config_dir, "hostile", {name: "body"}))])
+    (finding,) = [f for f in evaluate(config_dir, collect(config_dir)) if f.control_id == "recurring-hostile"]
+    assert str(finding.status) == "FAIL" and name in finding.observed
+    assert "<!channel>" not in code(finding.observed) and "&lt;!channel&gt;" in code(finding.observed)
+    assert "<script>" not in esc(finding.observed)

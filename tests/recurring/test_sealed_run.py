@@ -33,6 +33,7 @@ DEMO_RECURRING_FAILURES = {
     ("s3-bucket-tls-only", "demo-grc-evidence"),  # moto cannot read back through a TLS-only policy
 }
 DEMO_RECURRING_REMINDERS = {("recurring-awareness-activity-due-soon", "AI security awareness activity is held")}
+DEMO_RECURRING_OWNERS = {"security-team", "platform-team"}
 
 
 def _document(path: str, data: bytes = b"minutes") -> EvidenceDocument:
