@@ -295,7 +295,7 @@ def test_a_hostile_name_reaches_slack_and_html_escaped(config_dir: Path) -> None
     from tasks.notify.text import code
     from tasks.report.html import esc
 
-    name = "2026-01-01 <!channel> <script>x</script>.md"
+    name = "2026-01-01 <!channel> <script>x.md"
     write_tasks(config_dir, [task("hostile", folder(config_dir, "hostile", {name: "body"}))])
     (finding,) = [f for f in evaluate(config_dir, collect(config_dir)) if f.control_id == "recurring-hostile"]
     assert str(finding.status) == "FAIL" and name in finding.observed
