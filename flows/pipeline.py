@@ -50,7 +50,7 @@ def run_compliance(
     skip_final_gc_at_exit()  # a worker's flow-run process too exits without a last pass over the run's heap
     checked = check_config(config_dir)  # every config file, before any AWS call (as `complyflow check`)
     for warning in checked.warnings:
-        logger.warning("register row a run reports as ERROR: %s", warning)
+        logger.warning("a run reports as ERROR: %s", warning)
     config = checked.config
     controls = select_controls(config, control_ids, frameworks)
     in_scope = select_accounts(config, accounts)

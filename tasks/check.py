@@ -3,8 +3,8 @@
 A run reads its policy in several places (load_config, models.yaml for drift, vendors.yaml and the
 questionnaire for vendor reviews, the evidence-store and deployment settings); this module calls the
 same loaders up front, so that a bad file stops the run before any AWS call, with a ConfigError naming
-file, entry and field. Register rows that a run would report as ERROR findings (a malformed vendor) are
-warnings here: the run still evaluates every other vendor.
+file, entry and field. Register rows that a run would report as ERROR findings (a malformed vendor, a
+recurring task's missing folder or malformed register) are warnings here: the run still evaluates the rest.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def check_config(directory: str | Path | None = None) -> CheckSummary:
     check_evidence_tables(config)
     inventory = load_inventory(folder)
     vendors, questions, warnings = check_vendors(folder)
+    warnings += check_recurring(folder)
     load_evidence_store_config(folder)
     deployments = load_deployments_config(folder)
     check_no_unread_files(folder)
@@ -221,6 +222,13 @@ def check_vendors(folder: Path) -> tuple[int | None, int, list[str]]:
             merge_answer_file(row, answers, shown, questionnaire.ids)
     warnings = [error for row in rows for error in row.errors]
     return len(rows), len(questionnaire.questions), warnings
+
+
+def check_recurring(folder: Path) -> list[str]:
+    """Recurring tasks whose local folder or register a run would report as ERROR (missing, malformed)."""
+    from tasks.collect.recurring import local_problems
+
+    return local_problems(folder, datetime.now(UTC).date())
 
 
 def _control_file(folder: Path, control_id: str) -> Path:

@@ -93,6 +93,26 @@ def collect_recurring(ctx: CollectContext) -> None:
         ctx.documents.extend(found.documents)
 
 
+def local_problems(config_dir: Path, today: date) -> list[str]:
+    """What a run would report as ERROR for the tasks whose evidence is on disk (for `complyflow check`).
+
+    S3 sources are not read here: the check makes no AWS call.
+    """
+    settings = load_recurring(config_dir)
+    problems = []
+    for task in settings.tasks:
+        if not task.enabled or isinstance(task.evidence, S3Source):
+            continue
+        try:
+            if isinstance(task.evidence, RegisterSource):
+                _from_register(task, task.evidence, settings, config_dir, today)
+            else:
+                list_folder(local_folder(task.evidence, config_dir), config_dir)
+        except (RecurringSourceError, OSError) as exc:
+            problems.append(f"recurring task {task.id}: {_named(exc, task)}")
+    return problems
+
+
 def _named(exc: Exception, task: RecurringTask) -> Exception:
     """An OS error names the file it could not read, without the absolute path of the machine."""
     if isinstance(exc, OSError) and not isinstance(exc, RecurringSourceError):

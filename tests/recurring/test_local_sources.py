@@ -301,3 +301,22 @@ def test_a_hostile_name_reaches_slack_and_html_escaped(config_dir: Path) -> None
     assert str(finding.status) == "FAIL" and name in finding.observed
     assert "<!channel>" not in code(finding.observed) and "&lt;!channel&gt;" in code(finding.observed)
     assert "<script>" not in esc(finding.observed)
+
+
+def test_check_warns_about_local_sources_a_run_would_report_as_error(config_dir: Path) -> None:
+    from tasks.check import check_config
+
+    write_tasks(
+        config_dir,
+        [
+            task("gone", {"kind": "folder", "path": "nowhere"}),
+            task("log", register(config_dir, "date\n2026-02-30\n")),
+            task("fine", folder(config_dir, "fine", {})),
+            task("remote", {"kind": "s3", "uri": "s3://not-read-by-check/x/"}),
+        ],
+    )
+    warnings = check_config(config_dir).warnings
+    assert warnings == [
+        "recurring task gone: configs/nowhere: evidence folder not found",
+        "recurring task log: configs/registers/register.csv: line 2: field date: '2026-02-30' is not a date (YYYY-MM-DD)",
+    ]
