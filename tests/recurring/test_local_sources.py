@@ -318,5 +318,6 @@ def test_check_warns_about_local_sources_a_run_would_report_as_error(config_dir:
     warnings = check_config(config_dir).warnings
     assert warnings == [
         "recurring task gone: configs/nowhere: evidence folder not found",
-        "recurring task log: configs/registers/register.csv: line 2: field date: '2026-02-30' is not a date (YYYY-MM-DD)",
+        "recurring task log: configs/registers/register.csv: line 2: field date: '2026-02-30' is not a date "
+        "(YYYY-MM-DD)",
     ]
