@@ -19,6 +19,8 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from complyflow.core.config import DEFAULT_CONFIG_DIR
 from complyflow.core.model import EvidenceDocument
 from complyflow.core.recurring import (
@@ -33,7 +35,7 @@ from complyflow.core.recurring import (
     load_recurring,
 )
 from complyflow.core.tables import Column, TableSpec, call
-from tasks.aws import AWS_ERRORS
+from tasks.aws import AWS_ERRORS, error_code
 from tasks.collect.base import CollectContext, Collector
 from tasks.recurring.csvfiles import count_completion, read_register
 from tasks.recurring.sources import (
@@ -129,34 +131,46 @@ def _find(ctx: CollectContext, task: RecurringTask, settings: RecurringConfig, c
     limit = settings.max_document_bytes
     if isinstance(source, RegisterSource):
         return _from_register(task, source, settings, config_dir, today)
+    too_large = f"larger than {settings.max_document_mb:g} MB"
     if isinstance(source, FolderSource):
         folder = local_folder(source, config_dir)
         entries, skipped = list_folder(folder, config_dir)
 
-        def read(chosen: Dated) -> bytes | None:
-            return read_local(Path(chosen.entry.key), limit)
+        def read(chosen: Dated) -> bytes | str:
+            data = read_local(Path(chosen.entry.key), limit)
+            return too_large if data is None else data
 
     else:
         assert isinstance(source, S3Source)
         s3 = ctx.client("s3", source.region or ctx.region)
         entries, skipped = list_s3(s3, source), 0
 
-        def read(chosen: Dated) -> bytes | None:
-            return None if chosen.entry.size > limit else read_s3(s3, source.bucket, chosen.entry.key, limit)
+        def read(chosen: Dated) -> bytes | str:
+            if chosen.entry.size > limit:
+                return too_large  # not even downloaded
+            if chosen.entry.archived:
+                return f"archived in {chosen.entry.archived}: restore it to have it copied"
+            try:
+                data = read_s3(s3, source.bucket, chosen.entry.key, limit)
+            except ClientError as exc:  # an archive tier of Intelligent-Tiering is only known when read
+                if error_code(exc) != "InvalidObjectState":
+                    raise
+                return "archived: restore it to have it copied"
+            return too_large if data is None else data
 
     listing = date_entries(entries, task, today, skipped)
     found = Found(candidates=len(listing.dated), ignored=listing.ignored)
-    chosen = latest(listing, 1 if task.completion else settings.max_documents_per_task)
+    chosen = latest(listing, settings.max_documents_per_task)
     if task.completion:
-        chosen = chosen[-1:]  # one export: the last by name on the latest date
+        chosen = chosen[-1:]  # one export: the last by name of the latest date
     for index, item in enumerate(chosen):
         data = read(item)
         if index == 0:
             found.day, found.basis, found.file, found.size = item.day, item.basis, item.entry.name, item.entry.size
-        if data is None:
-            found.note = f"{item.entry.name}: larger than {settings.max_document_mb:g} MB; recorded, not copied"
-            if task.completion:
-                raise RecurringSourceError(f"{item.entry.location}: export larger than the size limit; not read")
+        if isinstance(data, str):
+            found.note = f"{item.entry.name}: {data}; recorded, not copied"
+            if task.completion:  # a rate nobody can read is unknown, never a PASS
+                raise RecurringSourceError(f"{item.entry.location}: export {data}; not read")
             continue
         document = _document(task, item.entry.name, item.entry.location, data, found)
         if index == 0:

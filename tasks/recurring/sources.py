@@ -18,6 +18,9 @@ from typing import Any
 from complyflow.core.recurring import FolderSource, RecurringTask, S3Source, date_in_name
 from tasks.aws import paginate
 
+#: Storage classes whose objects GetObject refuses (InvalidObjectState) until they are restored.
+ARCHIVED = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+
 
 class RecurringSourceError(ValueError):
     """A source that cannot be read as evidence (missing folder, malformed CSV); the message names file and line."""
@@ -32,6 +35,7 @@ class Entry:
     modified: datetime
     location: str  # for people: configs/…/name or s3://bucket/key
     key: str  # local absolute path, or the S3 key
+    archived: str = ""  # the S3 storage class when the object must be restored before it can be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,7 @@ def list_s3(client: Any, source: S3Source) -> list[Entry]:
                 modified=item["LastModified"],
                 location=f"s3://{source.bucket}/{key}",
                 key=key,
+                archived=item.get("StorageClass", "") if item.get("StorageClass") in ARCHIVED else "",
             )
         )
     return entries

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from unittest.mock import patch
 
 import boto3
 import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from tests.recurring.support import collect, evaluate, row, statuses, task, write_tasks
 from tests.support.api_calls import recorded_calls
@@ -98,3 +103,53 @@ def test_an_object_over_the_limit_is_not_downloaded(bucket: object, config_dir: 
     assert "GetObject" not in [operation for _, operation, _ in calls]
     facts = row(result, "drill")
     assert (facts["evidence_copy"], facts["evidence_bytes"], facts["last_evidence_date"]) == (None, 5000, "2026-06-10")
+
+
+def test_an_archived_document_is_dated_but_not_read(bucket: object, config_dir: Path) -> None:
+    bucket.put_object(Bucket=BUCKET, Key="drills/2026-06-10-drill.md", Body=b"x", StorageClass="GLACIER")
+    write_tasks(config_dir, [task("drill", source())])
+    with recorded_calls() as calls:
+        result = collect(config_dir)
+    assert "GetObject" not in [operation for _, operation, _ in calls]
+    facts = row(result, "drill")
+    assert (facts["last_evidence_date"], facts["evidence_copy"]) == ("2026-06-10", None)
+    assert "archived in GLACIER" in facts["note"]
+    assert statuses(evaluate(config_dir, result))["recurring-drill"] == "PASS"
+
+
+@contextmanager
+def invalid_object_state() -> Iterator[None]:
+    """GetObject as S3 answers it for an object in an Intelligent-Tiering archive tier (moto has no such tier)."""
+    original = BaseClient._make_api_call
+
+    def guarded(self: BaseClient, name: str, params: dict) -> object:
+        if name == "GetObject":
+            raise ClientError({"Error": {"Code": "InvalidObjectState", "Message": "archived"}}, name)
+        return original(self, name, params)
+
+    with patch.object(BaseClient, "_make_api_call", guarded):
+        yield
+
+
+def test_an_object_in_an_archive_tier_is_recorded_not_copied(bucket: object, config_dir: Path) -> None:
+    bucket.put_object(Bucket=BUCKET, Key="drills/2026-06-10-drill.md", Body=b"x", StorageClass="INTELLIGENT_TIERING")
+    completion = {"column": "status", "completed_values": ["done"], "min_rate": 0.9}
+    bucket.put_object(Bucket=BUCKET, Key="hr/export-2026-06-10.csv", Body=b"status\ndone\n")
+    write_tasks(config_dir, [task("drill", source()), task("hr", source("hr/"), completion=completion)])
+    with invalid_object_state():
+        result = collect(config_dir)
+    assert "archived" in row(result, "drill")["note"] and not result.documents
+    (gap,) = result.gaps  # a completion rate that cannot be read is unknown: ERROR
+    assert gap.resource_id == "recurring:hr" and "archived" in gap.message
+
+
+def test_the_training_rate_comes_from_the_last_export_of_the_latest_date(bucket: object, config_dir: Path) -> None:
+    completion = {"column": "status", "completed_values": ["done"], "min_rate": 0.9}
+    for name, body in (("a", "status\nno\n"), ("b", "status\ndone\n")):
+        bucket.put_object(Bucket=BUCKET, Key=f"hr/2026-06-10-export-{name}.csv", Body=body.encode())
+    bucket.put_object(Bucket=BUCKET, Key="hr/2026-06-01-export-z.csv", Body=b"status\nno\n")
+    write_tasks(config_dir, [task("hr", source("hr/"), completion=completion)])
+    result = collect(config_dir)
+    facts = row(result, "hr")
+    assert (facts["evidence_file"], facts["completion_rate"]) == ("2026-06-10-export-b.csv", 1.0)
+    assert [d.source for d in result.documents] == [f"s3://{BUCKET}/hr/2026-06-10-export-b.csv"]
