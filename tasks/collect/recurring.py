@@ -195,8 +195,10 @@ def _from_register(
     """The register's newest row dates the task; the register itself (and a local linked document) is sealed."""
     path = config_dir / source.path
     where = shown(path, config_dir)
-    if not path.is_file() or path.is_symlink():
+    if not path.is_file():
         raise RecurringSourceError(f"{where}: register not found")
+    if path.is_symlink() or config_dir.resolve() not in path.resolve().parents:
+        raise RecurringSourceError(f"{where}: a symlink or outside the config directory; not read")
     data = read_local(path, settings.max_document_bytes)
     if data is None:
         raise RecurringSourceError(f"{where}: larger than {settings.max_document_mb:g} MB; not read")

@@ -321,3 +321,13 @@ def test_check_warns_about_local_sources_a_run_would_report_as_error(config_dir:
         "recurring task log: configs/registers/register.csv: line 2: field date: '2026-02-30' is not a date "
         "(YYYY-MM-DD)",
     ]
+
+
+def test_a_symlinked_register_is_not_read(config_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.csv").write_text("date\n2026-06-10\n", encoding="utf-8")
+    (config_dir / "registers").mkdir()
+    (config_dir / "registers" / "register.csv").symlink_to(tmp_path / "elsewhere.csv")
+    write_tasks(config_dir, [task("log", {"kind": "register", "path": "registers/register.csv"})])
+    result = collect(config_dir)
+    (gap,) = result.gaps
+    assert "a symlink or outside the config directory" in gap.message and not result.documents
