@@ -233,3 +233,27 @@ def test_a_yaml_control_with_a_recurring_id_clashes(config_dir: Path) -> None:
 def test_no_recurring_file_means_no_recurring_controls(config_dir: Path) -> None:
     (config_dir / "recurring.yaml").unlink()
     assert not [c for c in load_config(config_dir).controls if c.id.startswith("recurring-")]
+
+
+def test_iam_policy_reads_only_the_prefixes_recurring_yaml_names(config_dir: Path) -> None:
+    from tasks.iam_policy import generate_policy
+
+    s3 = [
+        raw_task(id="task-a", evidence={"kind": "s3", "uri": "s3://grc-1/minutes/"}),
+        raw_task(id="task-b", evidence={"kind": "s3", "uri": "s3://grc-2/"}),
+        raw_task(id="task-c", evidence={"kind": "s3", "uri": "s3://grc-1/drills/2026/"}, enabled=False),
+    ]
+    write_recurring(config_dir, [*s3, raw_task(id="task-d")])
+    found = {s["Sid"]: s for s in generate_policy(config_dir)["Statement"]}
+    read = found["ComplyflowReadRecurringEvidence"]
+    assert (read["Action"], read["Resource"]) == (
+        ["s3:GetObject"],
+        ["arn:aws:s3:::grc-1/minutes/*", "arn:aws:s3:::grc-2/*"],
+    )
+    lists = [found["ComplyflowListRecurringEvidence1"], found["ComplyflowListRecurringEvidence2"]]
+    assert [(s["Action"], s["Resource"], s["Condition"]["StringLike"]["s3:prefix"]) for s in lists] == [
+        (["s3:ListBucket"], ["arn:aws:s3:::grc-1"], ["minutes/*"]),
+        (["s3:ListBucket"], ["arn:aws:s3:::grc-2"], ["*"]),
+    ]
+    write_recurring(config_dir, [raw_task(id="task-d")])  # no S3 source: no S3 statement at all
+    assert not [sid for sid in (s["Sid"] for s in generate_policy(config_dir)["Statement"]) if "Recurring" in sid]
