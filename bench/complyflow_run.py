@@ -59,6 +59,7 @@ def make_config(target: Path, aws_only: bool = True) -> Path:
             if control.get("evidence_table") not in AWS_TABLES and control.get("enabled", True):
                 control["enabled"] = False
                 path.write_text(yaml.safe_dump(control, sort_keys=False), encoding="utf-8")
+        (target / "recurring.yaml").unlink(missing_ok=True)  # recurring tasks read documents, not the estate
     return target
 
 

@@ -19,7 +19,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from complyflow.core.config import AccountScope, Config
-from complyflow.core.model import BASE_COLUMNS, CollectorResult, EvidenceGap
+from complyflow.core.model import BASE_COLUMNS, CollectorResult, EvidenceDocument, EvidenceGap
 from tasks.aws import AccountSession, error_code, error_message
 from tasks.collect.base import Collector
 from tasks.steps import collect_task, open_account_task
@@ -31,6 +31,8 @@ class Collected:
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     gaps: list[EvidenceGap] = field(default_factory=list)
+    #: documents to seal with the run (organisation-scope collectors only, so never packed by an account run)
+    documents: list[EvidenceDocument] = field(default_factory=list)
     account_owners: dict[str, str | None] = field(default_factory=dict)
     collected_by: dict[str, str] = field(default_factory=dict)  # account name → worker, when fanned out
 
@@ -40,6 +42,7 @@ class Collected:
             frames[name].append(frame)
         for result in results:
             self.gaps.extend(result.gaps)
+            self.documents.extend(result.documents)
             for name, frame in result.tables.items():
                 frames[name].append(frame)
         for name, parts in frames.items():
@@ -207,5 +210,6 @@ def collect_fanned_out(
     if org:
         local = collect_in_flow(config, accounts[:1], org, as_of)
         merged.gaps += local.gaps
+        merged.documents += local.documents
         merged.extend([CollectorResult(tables=local.tables)])
     return merged

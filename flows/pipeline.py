@@ -28,6 +28,7 @@ from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
 from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
+from tasks.recurring.documents import write_documents
 from tasks.reminders import nearest_reminders
 from tasks.report.writer import write_reports
 from tasks.report_artifacts import publish_report_links
@@ -50,7 +51,7 @@ def run_compliance(
     skip_final_gc_at_exit()  # a worker's flow-run process too exits without a last pass over the run's heap
     checked = check_config(config_dir)  # every config file, before any AWS call (as `complyflow check`)
     for warning in checked.warnings:
-        logger.warning("register row a run reports as ERROR: %s", warning)
+        logger.warning("a run reports as ERROR: %s", warning)
     config = checked.config
     controls = select_controls(config, control_ids, frameworks)
     in_scope = select_accounts(config, accounts)
@@ -89,6 +90,10 @@ def run_compliance(
         tables[name] = assign_owners(tables[name], owners_by_account, config.owners)
         files[name] = folder.write_table(name, tables[name])
     folder.write_json("evidence/gaps.json", [g.to_dict() for g in gaps])
+    # Recurring-evidence documents (minutes, drill reports, exports): sealed with the run, listed in its manifest.
+    documents = write_documents(folder, collected.documents)
+    if documents:
+        logger.info("copied %d recurring-evidence document(s) into the run", len(documents))
     clock = _lap(timings, "store", clock)
 
     # 3. Validate with Great Expectations, one suite per evidence table.

@@ -3,8 +3,8 @@
 A run reads its policy in several places (load_config, models.yaml for drift, vendors.yaml and the
 questionnaire for vendor reviews, the evidence-store and deployment settings); this module calls the
 same loaders up front, so that a bad file stops the run before any AWS call, with a ConfigError naming
-file, entry and field. Register rows that a run would report as ERROR findings (a malformed vendor) are
-warnings here: the run still evaluates every other vendor.
+file, entry and field. Register rows that a run would report as ERROR findings (a malformed vendor, a
+recurring task's missing folder or malformed register) are warnings here: the run still evaluates the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from complyflow.core.conditions import parse_condition
 from complyflow.core.config import Config, ConfigError, Control, load_config
 from complyflow.core.deploy_config import load_deployments_config, load_evidence_store_config
+from complyflow.core.recurring import CONTROL_PREFIX, RECURRING_FILE
 from complyflow.core.tables import Column, TableSpec
 
 
@@ -58,6 +59,7 @@ def check_config(directory: str | Path | None = None) -> CheckSummary:
     check_evidence_tables(config)
     inventory = load_inventory(folder)
     vendors, questions, warnings = check_vendors(folder)
+    warnings += check_recurring(folder)
     load_evidence_store_config(folder)
     deployments = load_deployments_config(folder)
     check_no_unread_files(folder)
@@ -88,6 +90,7 @@ READ_FILES = (
     "vendor-questionnaire.yaml",
     "deployments.yaml",
     "evidence-store.yaml",
+    "recurring.yaml",
 )
 
 
@@ -223,9 +226,18 @@ def check_vendors(folder: Path) -> tuple[int | None, int, list[str]]:
     return len(rows), len(questionnaire.questions), warnings
 
 
+def check_recurring(folder: Path) -> list[str]:
+    """Recurring tasks whose local folder or register a run would report as ERROR (missing, malformed)."""
+    from tasks.collect.recurring import local_problems
+
+    return local_problems(folder, datetime.now(UTC).date())
+
+
 def _control_file(folder: Path, control_id: str) -> Path:
     for suffix in (".yaml", ".yml"):
         path = folder / "controls" / f"{control_id}{suffix}"
         if path.exists():
             return path
+    if control_id.startswith(CONTROL_PREFIX):  # synthesized from a recurring task
+        return folder / RECURRING_FILE
     return folder / "controls" / f"{control_id}.yaml"

@@ -2,8 +2,9 @@
 
 - collection: the declared calls of the collectors the enabled controls need, on `*` (these APIs
   take no resource-level permission, or list resources complyflow cannot know in advance);
-- S3 reads of drift reports and of a vendor register kept in AWS, narrowed to the locations
-  `models.yaml` and `vendors.yaml` name (never `s3:GetObject` on `*`);
+- S3 reads of drift reports, of a vendor register kept in AWS and of recurring-evidence prefixes,
+  narrowed to the locations `models.yaml`, `vendors.yaml` and `recurring.yaml` name (never
+  `s3:GetObject` on `*`);
 - `sts:AssumeRole` on the role ARNs of `scope.yaml` (or the documented `complyflow-*` role pattern);
 - the evidence store's writes as statements of their own (Sid `EvidenceStore…`), only when it is on S3;
 - `kms:Sign` on the manifest-signing key, when it is a KMS key.
@@ -20,8 +21,11 @@ from typing import Any
 
 from complyflow.core.config import Config, load_config
 from complyflow.core.deploy_config import EvidenceStoreConfig, load_evidence_store_config
+from complyflow.core.recurring import S3Source as RecurringS3Source
+from complyflow.core.recurring import load_recurring
 from tasks.collect import collectors_for
 from tasks.collect.model_drift import DRIFT_REPORT_BUCKETS, DRIFT_REPORT_OBJECTS
+from tasks.collect.recurring import RECURRING_OBJECTS, RECURRING_PREFIXES
 from tasks.collect.vendors import VENDOR_REGISTER
 from tasks.evidence import S3_STORE_CALLS
 from tasks.signing import SIGNING_CALLS
@@ -86,6 +90,13 @@ def _narrowed(
             f"ListDriftReports{index}": (actions, [bucket], {"StringLike": {"s3:prefix": prefixes}})
             for index, (bucket, prefixes) in enumerate(sorted(resources["drift_listings"].items()), start=1)
         }
+    if resource_set == RECURRING_OBJECTS:
+        return {"ReadRecurringEvidence": (actions, resources["recurring_objects"], None)}
+    if resource_set == RECURRING_PREFIXES:
+        return {
+            f"ListRecurringEvidence{index}": (actions, [bucket], {"StringLike": {"s3:prefix": prefixes}})
+            for index, (bucket, prefixes) in enumerate(sorted(resources["recurring_listings"].items()), start=1)
+        }
     if resource_set == VENDOR_REGISTER:
         return {
             "ReadVendorRegister": ({a for a in actions if a in resources["vendor_actions"]}, resources["vendor"], None)
@@ -122,7 +133,16 @@ def _config_resources(folder: Path, partition: str) -> dict[str, Any]:
     elif isinstance(source, DynamoDBSource):
         vendor = [f"arn:{partition}:dynamodb:{source.region}:*:table/{source.table}"]
         vendor_actions = {"dynamodb:Scan"}
+    recurring_objects: set[str] = set()
+    recurring_listings: dict[str, set[str]] = defaultdict(set)
+    for task in load_recurring(folder).tasks:
+        if task.enabled and isinstance(task.evidence, RecurringS3Source):
+            bucket, prefix = task.evidence.bucket, task.evidence.prefix
+            recurring_objects.add(f"arn:{partition}:s3:::{bucket}/{prefix}*")
+            recurring_listings[f"arn:{partition}:s3:::{bucket}"].add(f"{prefix}*")
     return {
+        "recurring_objects": sorted(recurring_objects),
+        "recurring_listings": {bucket: sorted(prefixes) for bucket, prefixes in recurring_listings.items()},
         "drift_objects": sorted(objects),
         "drift_listings": {bucket: sorted(prefixes) for bucket, prefixes in listings.items()},
         "vendor": vendor,

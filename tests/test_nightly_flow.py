@@ -18,6 +18,7 @@ from tasks.collect import COLLECTORS, TABLE_SOURCES
 from tasks.evidence import S3_STORE_CALLS
 from tasks.iam_policy import generate_policy
 from tests.drift.test_drift_flow import DEMO_MODEL_FAILURES
+from tests.recurring.test_sealed_run import DEMO_RECURRING_FAILURES, DEMO_RECURRING_OWNERS, DEMO_RECURRING_REMINDERS
 from tests.support.api_calls import allowed_actions, is_allowed, recorded_calls
 from tests.vendors.test_demo_register import DEMO_VENDOR_FAILURES, DEMO_VENDOR_OWNERS, DEMO_VENDOR_REMINDERS
 
@@ -52,6 +53,7 @@ EXPECTED_FAILURES = (
     }
     | DEMO_VENDOR_FAILURES
     | DEMO_MODEL_FAILURES
+    | DEMO_RECURRING_FAILURES
 )
 
 
@@ -129,8 +131,8 @@ def test_outbox_digests_list_every_violation_for_its_owner(demo_run: dict) -> No
     notified = {
         (i["control_id"], i["resource_name"]) for r in digests.values() for i in r["items"] if i["change"] == "new"
     }
-    assert notified == EXPECTED_FAILURES | DEMO_VENDOR_REMINDERS  # reminders are told as reminders
-    assert set(digests) == {"data-eng", "ml-research", "platform-team"} | DEMO_VENDOR_OWNERS
+    assert notified == EXPECTED_FAILURES | DEMO_VENDOR_REMINDERS | DEMO_RECURRING_REMINDERS  # told as reminders
+    assert set(digests) == {"data-eng", "ml-research", "platform-team"} | DEMO_VENDOR_OWNERS | DEMO_RECURRING_OWNERS
     assert notes["digests"] == len(digests)
     fails = [f for f in _findings(demo_run) if f["status"] in ("FAIL", "REMINDER")]
     assert notes["routed"] == len(fails) and "routes" not in notes  # routes travel on the findings
@@ -216,7 +218,8 @@ def test_reminders_are_not_violations_and_every_surface_shows_one_score(demo_run
     findings = _findings(demo_run)
     assert not [f for f in findings if f["severity"] == "informational" and f["status"] == "FAIL"]
     reminders = {(f["control_id"], f["resource_name"]) for f in findings if f["status"] == "REMINDER"}
-    assert reminders == DEMO_VENDOR_REMINDERS  # Initech (due within 7 days): the nearest reminder only
+    # Initech (due within 7 days): the nearest reminder only; the awareness activity falls due within 14 days
+    assert reminders == DEMO_VENDOR_REMINDERS | DEMO_RECURRING_REMINDERS
     score = posture_of(demo_run["counts"]).percent
     records = [json.loads(line) for line in Path(demo_run["notifications"]["outbox_file"]).read_text().splitlines()]
     (summary,) = [r for r in records if r.get("kind") == "message" and r.get("purpose") == "summary"]

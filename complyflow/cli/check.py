@@ -14,7 +14,9 @@ def check(config: ConfigOpt = None) -> None:
         console.print("[yellow]warning:[/yellow] ", end="")
         console.print(warning, markup=False, highlight=False, soft_wrap=True)
     if summary.warnings:
-        console.print(f"[yellow]{len(summary.warnings)} register row(s) a run would report as ERROR[/yellow]")
+        console.print(
+            f"[yellow]{len(summary.warnings)} register row(s) or source(s) a run would report as ERROR[/yellow]"
+        )
     console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
 
 

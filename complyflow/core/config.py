@@ -504,6 +504,8 @@ def load_config(directory: str | Path | None = None) -> Config:
     ids = [c.id for c in controls]
     if len(ids) != len(set(ids)):
         raise ConfigError(f"{folder / 'controls'}: duplicate control ids")
+    controls += _recurring_controls(folder, set(ids))
+    ids = [c.id for c in controls]
     for control in controls:
         unknown = sorted(set(control.supersedes) - set(ids))
         if unknown:
@@ -522,6 +524,17 @@ def load_config(directory: str | Path | None = None) -> Config:
         notify=notify,
         policies=policies,
     )
+
+
+def _recurring_controls(folder: Path, declared: set[str]) -> list[Control]:
+    """The controls recurring.yaml's tasks become (complyflow.core.recurring builds on this module)."""
+    from complyflow.core.recurring import RECURRING_FILE, load_recurring, recurring_controls
+
+    synthesized = recurring_controls(load_recurring(folder))
+    clash = sorted({c.id for c in synthesized} & declared)
+    if clash:
+        raise ConfigError(f"{folder / RECURRING_FILE}: control id(s) {', '.join(clash)} also declared in controls/")
+    return synthesized
 
 
 def load_iam_policy(directory: str | Path | None = None) -> dict[str, Any]:

@@ -124,12 +124,28 @@ class EvidenceGap:
         return cls(**{**data, "tables": tuple(data["tables"]), "columns": tuple(data.get("columns", ()))})
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceDocument:
+    """A document copied into the sealed run (minutes, a drill report, an HR export), so an auditor sees it.
+
+    `path` is relative to the run folder and already made safe (complyflow.core.recurring.document_path);
+    the writer checks it again. Only organisation-scope collectors return documents: they run in the
+    parent flow, so documents never travel through a fanned-out account run's result.
+    """
+
+    path: str
+    data: bytes
+    sha256: str
+    source: str  # where it was read, for people (untrusted text: an S3 key or a file name)
+
+
 @dataclass(slots=True)
 class CollectorResult:
-    """What one collector returns for one (account, region, service): tables and gaps."""
+    """What one collector returns for one (account, region, service): tables, gaps and documents to seal."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     gaps: list[EvidenceGap] = field(default_factory=list)
+    documents: list[EvidenceDocument] = field(default_factory=list)
 
 
 @dataclass(slots=True)

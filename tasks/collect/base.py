@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from complyflow.core.model import CollectorResult, EvidenceGap
+from complyflow.core.model import CollectorResult, EvidenceDocument, EvidenceGap
 from complyflow.core.tables import AwsCall, TableSpec
 from tasks.aws import AccountSession, error_code, error_message
 
@@ -38,6 +38,8 @@ class CollectContext:
     specs: tuple[TableSpec, ...] = ()
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     gaps: list[EvidenceGap] = field(default_factory=list)
+    #: documents to copy into the sealed run (recurring evidence): organisation-scope collectors only
+    documents: list[EvidenceDocument] = field(default_factory=list)
 
     @property
     def account_id(self) -> str:
@@ -126,7 +128,7 @@ class CollectContext:
             tables[name] = pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
         # Per-resource calls run concurrently; sorted, the same estate gives the same gaps.json.
         gaps = sorted(self.gaps, key=lambda g: (g.operation, g.resource_id or "", g.error_code))
-        return CollectorResult(tables=tables, gaps=gaps)
+        return CollectorResult(tables=tables, gaps=gaps, documents=list(self.documents))
 
 
 CollectFn = Callable[[CollectContext], None]
