@@ -66,8 +66,29 @@ def coverage(
         point = result.run
         _plain(f"run {point.run_id} ({point.flow}, {point.started_at:%Y-%m-%d %H:%M} UTC) in {store.location}")
     for document in catalog.policies:
-        console.print(_table(document.title, [r for r in result.rows if r.document == document.id]))
+        rows = [r for r in result.rows if r.document == document.id]
+        if console.width >= WIDE:
+            console.print(_table(document.title, rows))
+        else:
+            _listing(document.title, rows)
     console.print(Text(summarize(result.rows).text()))
+
+
+WIDE = 120  # below this a three-column table folds titles and reasons mid-word next to the long ids
+
+
+def _listing(title: str, rows: list[CoverageRow]) -> None:
+    """The narrow form: one line per clause (wrapped at spaces), then its evidence ids whole, one per line."""
+    console.print(Text(clean(title), style="bold"))
+    for row in rows:
+        status = [row.status, counts_text(row.counts) if row.counts is not None else row.reason or ""]
+        if row.not_in_run and row.counts is not None:
+            status.append(f"{len(row.not_in_run)} control(s) not in run")
+        head = f"{row.clause} {row.title} — " + "; ".join(clean(part) for part in status if part)
+        console.print(Text(clean(head)), soft_wrap=False)
+        for i in row.controls:
+            console.print(Text(f"    {clean(i)}{' (task)' if i in row.tasks else ''}"), no_wrap=True, overflow="ignore")
+    console.print(Text(summarize(rows).text()))
 
 
 def _plain(text: str, style: str | None = None) -> None:
