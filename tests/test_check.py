@@ -32,10 +32,15 @@ def check(root: Path) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.split())
 
 
+def shipped_controls() -> int:
+    """Every control file shipped, so that adding one is not an edit here."""
+    return sum(1 for p in (CONFIGS / "controls").iterdir() if p.suffix in (".yaml", ".yml"))
+
+
 def test_shipped_configs_pass() -> None:
     code, output = check(CONFIGS)
     assert code == 0, output
-    assert "configuration OK: 41 controls" in output
+    assert f"configuration OK: {shipped_controls()} controls" in output
 
 
 def test_rule_kwarg_typo_names_the_kwarg_and_the_allowed_ones(configs: Path) -> None:
@@ -67,7 +72,7 @@ def test_yml_controls_are_read(configs: Path) -> None:
     (controls / "logs-retention-365.yaml").rename(controls / "logs-retention-365.yml")
     code, output = check(configs)
     assert code == 0, output
-    assert "41 controls" in output
+    assert f"{shipped_controls()} controls" in output
     edit(controls / "logs-retention-365.yml", "severity: medium", "severity: urgent")
     code, output = check(configs)
     assert code == 2
