@@ -212,6 +212,16 @@ def test_serverless_endpoints_are_not_applicable() -> None:
         assert _verdicts(control) == {}, control
 
 
+@pytest.mark.parametrize(("status", "applies"), [("Failed", False), ("Deleting", False), ("Updating", True)])
+def test_failed_or_deleting_endpoints_serve_nothing(status: str, applies: bool) -> None:
+    from moto.sagemaker.models import sagemaker_backends
+
+    _endpoint("ep")
+    sagemaker_backends[ACCOUNT]["us-east-1"].endpoints["ep"].endpoint_status = status  # moto keeps InService
+    for control in ("sagemaker-endpoint-kms", "sagemaker-endpoint-data-capture", "sagemaker-endpoint-model-vpc"):
+        assert _verdicts(control) == ({"ep": "FAIL"} if applies else {}), control
+
+
 def test_a_deleted_model_leaves_the_vpc_unknown_and_the_rest_decided() -> None:
     _endpoint("orphan", kms=True)
     _sm().delete_model(ModelName="orphan-model")  # AWS lets an endpoint outlive its model
