@@ -7,9 +7,9 @@ those of the production and shadow variants (shadow variants receive a copy of l
 read with DescribeModel for its `VpcConfig`.
 
 Serverless variants run on capacity SageMaker manages: they take no KMS key for a storage volume and
-support neither data capture nor a VPC, so `serverless` lets controls leave them out. Endpoints whose
-variants carry no model name serve inference components; their models are not resolved here, so
-`models_in_vpc` stays unknown (null) for them.
+support neither data capture nor a VPC, so `serverless` lets controls leave them out. Variants that carry
+no model name host inference components: their network is the endpoint configuration's own `VpcConfig`,
+which is then judged in place of a model's.
 """
 
 from __future__ import annotations
@@ -56,10 +56,12 @@ def _config_facts(config: dict[str, Any], endpoint: dict[str, Any]) -> dict[str,
     }
 
 
-def _model_facts(ctx: CollectContext, sm: Any, arn: str, variants: list[dict[str, Any]]) -> dict[str, Any]:
+def _model_facts(ctx: CollectContext, sm: Any, arn: str, config: dict[str, Any]) -> dict[str, Any]:
+    variants = [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]
     names = sorted({v["ModelName"] for v in variants if v.get("ModelName")})
-    unresolved = any(not v.get("ModelName") for v in variants)  # inference components
     outside: list[str] = []
+    if any(not v.get("ModelName") for v in variants) and not (config.get("VpcConfig") or {}).get("Subnets"):
+        outside.append(f"inference components of {config.get('EndpointConfigName', '')}")
     for name in names:
         try:
             subnets = (sm.describe_model(ModelName=name).get("VpcConfig") or {}).get("Subnets")
@@ -68,8 +70,11 @@ def _model_facts(ctx: CollectContext, sm: Any, arn: str, variants: list[dict[str
             return {"models": json.dumps(names), "models_in_vpc": None, "models_outside_vpc": None}
         if not subnets:
             outside.append(name)
-    in_vpc = None if unresolved or not names else not outside
-    return {"models": json.dumps(names), "models_in_vpc": in_vpc, "models_outside_vpc": json.dumps(outside)}
+    return {
+        "models": json.dumps(names),
+        "models_in_vpc": not outside if variants else None,
+        "models_outside_vpc": json.dumps(outside),
+    }
 
 
 def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any], tagged: TagIndex | None) -> dict[str, Any]:
@@ -89,8 +94,7 @@ def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any], tagged: TagI
         ctx.gap(getattr(exc, "operation_name", "DescribeEndpoint"), exc, resource_id=arn)
         return row
     row.update(_config_facts(config, endpoint))
-    variants = [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]
-    row.update(_model_facts(ctx, sm, arn, variants))
+    row.update(_model_facts(ctx, sm, arn, config))
     return row
 
 
@@ -125,7 +129,7 @@ COLLECTOR = Collector(
                 Column("data_capture_enabled", "boolean", "request/response capture is on (live state, else config)"),
                 Column("data_capture_percent", "integer", "percentage of requests captured"),
                 Column("models", "json", "JSON list of the SageMaker models of its production and shadow variants"),
-                Column("models_in_vpc", "boolean", "every model has a VpcConfig; null: models unknown"),
+                Column("models_in_vpc", "boolean", "every model (inference components: the config) has a VpcConfig"),
                 Column("models_outside_vpc", "json", "JSON list of the models without a VpcConfig"),
             ),
         ),

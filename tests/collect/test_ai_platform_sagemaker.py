@@ -279,11 +279,16 @@ class _Context:
 
 
 def test_shadow_variant_models_count() -> None:
-    variants = [{"ModelName": "live"}, {"ModelName": "shadow"}]  # production + ShadowProductionVariants
-    facts = _model_facts(_Context(), _Models({"live": True, "shadow": False}), "arn", variants)  # type: ignore[arg-type]
+    config = {"ProductionVariants": [{"ModelName": "live"}], "ShadowProductionVariants": [{"ModelName": "shadow"}]}
+    facts = _model_facts(_Context(), _Models({"live": True, "shadow": False}), "arn", config)  # type: ignore[arg-type]
     assert (facts["models_in_vpc"], json.loads(facts["models_outside_vpc"])) == (False, ["shadow"])
 
 
-def test_inference_component_endpoints_leave_the_vpc_unknown() -> None:
-    facts = _model_facts(_Context(), _Models({"live": True}), "arn", [{"ModelName": "live"}, {"VariantName": "ic"}])  # type: ignore[arg-type]
-    assert facts["models_in_vpc"] is None
+@pytest.mark.parametrize(("vpc", "expected"), [(VPC, True), ({"Subnets": []}, False), (None, False)])
+def test_inference_component_endpoints_are_judged_by_the_config_vpc(vpc: dict | None, expected: bool) -> None:
+    config: dict[str, Any] = {"EndpointConfigName": "ic-config", "ProductionVariants": [{"VariantName": "ic"}]}
+    if vpc is not None:
+        config["VpcConfig"] = vpc
+    facts = _model_facts(_Context(), _Models({}), "arn", config)  # type: ignore[arg-type]
+    assert facts["models_in_vpc"] is expected
+    assert json.loads(facts["models_outside_vpc"]) == ([] if expected else ["inference components of ic-config"])
