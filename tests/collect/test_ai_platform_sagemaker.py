@@ -16,6 +16,7 @@ import pytest
 
 from tasks.collect.sagemaker_endpoint_security import _model_facts, capture
 from tasks.collect.sagemaker_training import LOOKBACK_DAYS, instance_count
+from tests.collect.test_ai_platform_bedrock import no_endpoint
 from tests.support.evaluate import collect, evaluate
 from tests.support.faults import denied
 
@@ -292,3 +293,21 @@ def test_inference_component_endpoints_are_judged_by_the_config_vpc(vpc: dict | 
     facts = _model_facts(_Context(), _Models({}), "arn", config)  # type: ignore[arg-type]
     assert facts["models_in_vpc"] is expected
     assert json.loads(facts["models_outside_vpc"]) == ([] if expected else ["inference components of ic-config"])
+
+
+# --- regions without SageMaker -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", ["sagemaker_training_jobs", "sagemaker_endpoint_security"])
+def test_a_region_without_sagemaker_has_nothing_and_no_gap(table: str) -> None:
+    # botocore lists SageMaker in every region it knows; a region it does not list (here a future one) has no endpoint.
+    with no_endpoint("sagemaker", "eu-future-1"):
+        result = collect(table, regions=("eu-future-1",))
+    assert result.gaps == [] and result.tables[table].empty
+
+
+@pytest.mark.parametrize("table", ["sagemaker_training_jobs", "sagemaker_endpoint_security"])
+def test_no_endpoint_where_sagemaker_is_offered_is_a_gap(table: str) -> None:
+    with no_endpoint("sagemaker", "us-east-1"):
+        result = collect(table)
+    assert [g.error_code for g in result.gaps] == ["EndpointConnectionError"]
