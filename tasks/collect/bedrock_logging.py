@@ -120,7 +120,8 @@ def collect_bedrock_logging(ctx: CollectContext) -> None:
     except AWS_ERRORS as exc:
         if not region_lacks_service(ctx, "bedrock", exc):
             raise
-        ctx.add(TABLE, **row, bedrock_available=False, logging_enabled=False, data_types="[]", destinations="[]")
+        absent = {"logging_enabled": False, "data_types": "[]", "destinations": "[]", "destination_encrypted": None}
+        ctx.add(TABLE, **row, bedrock_available=False, **absent)
         return
     config = response.get("loggingConfig") or {}
     found = destinations(ctx, config)

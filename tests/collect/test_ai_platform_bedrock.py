@@ -183,7 +183,9 @@ def test_a_region_without_bedrock_is_not_applicable() -> None:
     with no_endpoint("bedrock", "ap-east-1"):
         result = collect("bedrock_invocation_logging", regions=("ap-east-1",))
     assert result.gaps == []
-    row = result.tables["bedrock_invocation_logging"].iloc[0]
+    frame = result.tables["bedrock_invocation_logging"]
+    assert "destination_encrypted" in frame.columns  # every declared column, even when no row has a value
+    row = frame.iloc[0]
     assert (row["region"], bool(row["bedrock_available"])) == ("ap-east-1", False)
     assert _by_region(LOGGING, ("ap-east-1",), result) == {}
 
