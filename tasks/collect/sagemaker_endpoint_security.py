@@ -6,8 +6,11 @@ the one an endpoint runs matters. Data capture is read from the endpoint (Descri
 those of the production and shadow variants (shadow variants receive a copy of live traffic); each is
 read with DescribeModel for its `VpcConfig`.
 
-Serverless variants run on capacity SageMaker manages: they take no KMS key for a storage volume and
-support neither data capture nor a VPC, so `serverless` lets controls leave them out. Variants that carry
+The storage of instance types with local NVMe disks is encrypted by the hardware and SageMaker refuses a
+KMS key for it (instance_storage.py): `storage_encrypted` holds when the configuration names a key, or
+when such an instance type forbids one. Serverless variants run on capacity SageMaker manages: they take
+no KMS key for a storage volume and support neither data capture nor a VPC, so `serverless` lets controls
+leave them out. Variants that carry
 no model name host inference components: their network is the endpoint configuration's own `VpcConfig`,
 which is then judged in place of a model's.
 """
@@ -21,11 +24,13 @@ from complyflow.core.tables import TAGGING, Column, TableSpec, call, tag_fallbac
 from tasks.aws import AWS_ERRORS, paginate
 from tasks.collect.availability import region_lacks_service
 from tasks.collect.base import CollectContext, Collector, tag_dict
+from tasks.collect.instance_storage import any_hardware_encrypted, hardware_encrypted_storage
 from tasks.collect.parallel import map_bounded
 from tasks.collect.tags import TagIndex, resource_tags, tags_by_arn
 
 TABLE = "sagemaker_endpoint_security"
 CONFIG_COLUMNS = ("kms_key_id", "has_kms_key", "serverless", "data_capture_enabled", "data_capture_percent")
+STORAGE_COLUMNS = ("local_storage", "storage_encrypted")
 MODEL_COLUMNS = ("models", "models_in_vpc", "models_outside_vpc")
 
 
@@ -77,11 +82,13 @@ def _model_facts(ctx: CollectContext, sm: Any, arn: str, config: dict[str, Any])
     }
 
 
-def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any], tagged: TagIndex | None) -> dict[str, Any]:
-    """One endpoint's row (its gaps go to `ctx`); runs in a worker thread."""
+def _inspect(
+    ctx: CollectContext, sm: Any, summary: dict[str, Any], tagged: TagIndex | None
+) -> tuple[dict[str, Any], list[str] | None]:
+    """One endpoint's row and its variants' instance types (None: its configuration is unknown; a gap)."""
     name, arn = summary["EndpointName"], summary["EndpointArn"]
     row: dict[str, Any] = {"resource_arn": arn, "resource_name": name, "endpoint_config": None}
-    row.update(dict.fromkeys((*CONFIG_COLUMNS, *MODEL_COLUMNS)))
+    row.update(dict.fromkeys((*CONFIG_COLUMNS, *STORAGE_COLUMNS, *MODEL_COLUMNS)))
     row["endpoint_status"] = summary.get("EndpointStatus", "")
     row["tags"] = resource_tags(
         ctx, tagged, arn, "ListTags", lambda: tag_dict(paginate(sm, "list_tags", "Tags", ResourceArn=arn))
@@ -92,10 +99,26 @@ def _inspect(ctx: CollectContext, sm: Any, summary: dict[str, Any], tagged: TagI
         config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     except AWS_ERRORS as exc:
         ctx.gap(getattr(exc, "operation_name", "DescribeEndpoint"), exc, resource_id=arn)
-        return row
+        return row, None
     row.update(_config_facts(config, endpoint))
     row.update(_model_facts(ctx, sm, arn, config))
-    return row
+    variants = [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]
+    return row, sorted({v["InstanceType"] for v in variants if v.get("InstanceType")})
+
+
+def decide_storage(ctx: CollectContext, inspected: list[tuple[dict[str, Any], list[str] | None]]) -> None:
+    """Settle `storage_encrypted`: a KMS key, or local disks that forbid one (instance_storage.py)."""
+    storage = hardware_encrypted_storage(ctx, {t for _, types in inspected for t in types or ()})
+    for row, types in inspected:
+        if types is None:
+            continue
+        local = any_hardware_encrypted(types, storage)
+        if isinstance(local, Exception):
+            if not row["has_kms_key"]:
+                ctx.gap("DescribeInstanceTypes", local, resource_id=row["resource_arn"])
+            continue
+        row["local_storage"] = local
+        row["storage_encrypted"] = bool(row["has_kms_key"]) or local
 
 
 def collect_endpoint_security(ctx: CollectContext) -> None:
@@ -107,7 +130,9 @@ def collect_endpoint_security(ctx: CollectContext) -> None:
             return
         raise
     tagged = tags_by_arn(ctx, "sagemaker:endpoint") if endpoints else {}
-    for row in map_bounded(lambda summary: _inspect(ctx, sm, summary, tagged), endpoints):
+    inspected = map_bounded(lambda summary: _inspect(ctx, sm, summary, tagged), endpoints)
+    decide_storage(ctx, inspected)
+    for row, _ in inspected:
         ctx.add(TABLE, resource_type="AwsSageMakerEndpoint", **row)
 
 
@@ -125,6 +150,8 @@ COLLECTOR = Collector(
                 Column("endpoint_config", "string", "name of the endpoint configuration in use"),
                 Column("kms_key_id", "string", "the configuration's KmsKeyId for the instances' storage; empty: none"),
                 Column("has_kms_key", "boolean", "the configuration names a KMS key"),
+                Column("local_storage", "boolean", "a variant's instance type has local NVMe disks (no key possible)"),
+                Column("storage_encrypted", "boolean", "a KMS key, or hardware-encrypted local disks that forbid one"),
                 Column("serverless", "boolean", "a variant is serverless (no volume key, data capture or VPC)"),
                 Column("data_capture_enabled", "boolean", "request/response capture is on (live state, else config)"),
                 Column("data_capture_percent", "integer", "percentage of requests captured"),
@@ -136,8 +163,9 @@ COLLECTOR = Collector(
     ),
     calls=(
         call("sagemaker", "ListEndpoints"),
-        call("sagemaker", "DescribeEndpoint", "endpoint_config", *CONFIG_COLUMNS, *MODEL_COLUMNS),
-        call("sagemaker", "DescribeEndpointConfig", *CONFIG_COLUMNS, *MODEL_COLUMNS),
+        call("sagemaker", "DescribeEndpoint", "endpoint_config", *CONFIG_COLUMNS, *STORAGE_COLUMNS, *MODEL_COLUMNS),
+        call("sagemaker", "DescribeEndpointConfig", *CONFIG_COLUMNS, *STORAGE_COLUMNS, *MODEL_COLUMNS),
+        call("ec2", "DescribeInstanceTypes", *STORAGE_COLUMNS, when="a region has endpoints"),
         call("sagemaker", "DescribeModel", *MODEL_COLUMNS),
         TAGGING,
         tag_fallback("sagemaker", "ListTags"),

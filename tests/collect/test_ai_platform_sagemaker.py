@@ -14,8 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
+from tasks.collect.instance_storage import any_hardware_encrypted
 from tasks.collect.sagemaker_endpoint_security import _model_facts, capture
-from tasks.collect.sagemaker_training import LOOKBACK_DAYS, instance_count
+from tasks.collect.sagemaker_training import LOOKBACK_DAYS, instance_count, instance_types
 from tests.collect.test_ai_platform_bedrock import no_endpoint
 from tests.support.evaluate import collect, evaluate
 from tests.support.faults import denied
@@ -34,8 +35,10 @@ def _sm() -> Any:
     return boto3.client("sagemaker", region_name="us-east-1")
 
 
-def _job(name: str, count: int = 1, volume_key: str | None = None, **security: Any) -> None:
-    resources: dict[str, Any] = {"InstanceType": "ml.m5.xlarge", "InstanceCount": count, "VolumeSizeInGB": 10}
+def _job(
+    name: str, count: int = 1, volume_key: str | None = None, instance: str = "ml.m5.xlarge", **security: Any
+) -> None:
+    resources: dict[str, Any] = {"InstanceType": instance, "InstanceCount": count, "VolumeSizeInGB": 10}
     if volume_key:
         resources["VolumeKmsKeyId"] = volume_key
     _sm().create_training_job(
@@ -83,6 +86,48 @@ def test_volumes_need_a_kms_key() -> None:
     frame = collect("sagemaker_training_jobs").tables["sagemaker_training_jobs"].set_index("resource_name")
     assert frame.loc["keyed", "volume_kms_key_id"] == KEY
     assert json.loads(frame.loc["plain", "tags"]) == {"owner": "ml-research"}
+
+
+def test_local_nvme_instance_types_need_no_volume_key() -> None:
+    # SageMaker refuses VolumeKmsKeyId for types with local disks: EC2 says they are hardware-encrypted.
+    _job("gpu-local", instance="ml.g5.xlarge")
+    _job("ebs-plain", instance="ml.m5.xlarge")
+    _job("sagemaker-only-type", instance="ml.future9.large")  # unknown to EC2: read as EBS-backed
+    assert _verdicts(VOLUME) == {"gpu-local": "PASS", "ebs-plain": "FAIL", "sagemaker-only-type": "FAIL"}
+    frame = collect("sagemaker_training_jobs").tables["sagemaker_training_jobs"].set_index("resource_name")
+    assert frame["local_storage"].to_dict() == {"gpu-local": True, "ebs-plain": False, "sagemaker-only-type": False}
+
+
+def test_denied_instance_type_read_is_an_error_only_without_a_key() -> None:
+    _job("keyed", volume_key=KEY)
+    _job("plain")
+    with denied("DescribeInstanceTypes"):
+        result = collect("sagemaker_training_jobs")
+    assert {g.resource_id.rsplit("/", 1)[-1] for g in result.gaps} == {"plain"}
+    assert set(result.gaps[0].columns) == {"volume_encrypted", "local_storage"}
+    assert _verdicts(VOLUME, result) == {"keyed": "PASS", "plain": "ERROR"}
+    assert _verdicts(ISOLATION, result) == {"keyed": "FAIL", "plain": "FAIL"}  # decided all the same
+
+
+@pytest.mark.parametrize(
+    ("types", "storage", "expected"),
+    [
+        (["ml.g5.xlarge", "ml.m5.xlarge"], {"ml.g5.xlarge": True, "ml.m5.xlarge": False}, True),
+        (["ml.m5.xlarge"], {"ml.m5.xlarge": False}, False),
+        ([], {}, False),
+        (["ml.m5.xlarge", "ml.x"], {"ml.m5.xlarge": False, "ml.x": RuntimeError("denied")}, "error"),
+        (["ml.g5.xlarge", "ml.x"], {"ml.g5.xlarge": True, "ml.x": RuntimeError("denied")}, True),
+    ],
+)
+def test_one_local_disk_type_forbids_the_key(types: list, storage: dict, expected: object) -> None:
+    answer = any_hardware_encrypted(types, storage)
+    assert isinstance(answer, Exception) if expected == "error" else answer is expected
+
+
+def test_heterogeneous_clusters_list_every_instance_type() -> None:
+    groups = {"InstanceGroups": [{"InstanceType": "ml.p4d.24xlarge"}, {"InstanceType": "ml.c5.xlarge"}]}
+    assert instance_types(groups) == ["ml.c5.xlarge", "ml.p4d.24xlarge"]
+    assert instance_types({"InstanceType": "ml.m5.large"}) == ["ml.m5.large"]
 
 
 def test_inter_container_encryption_applies_to_distributed_jobs_only() -> None:
@@ -193,6 +238,21 @@ def test_endpoint_kms_data_capture_and_vpc() -> None:
     frame = collect("sagemaker_endpoint_security").tables["sagemaker_endpoint_security"].set_index("resource_name")
     assert json.loads(frame.loc["bare", "models_outside_vpc"]) == ["bare-model"]
     assert frame.loc["secure", "data_capture_percent"] == 20
+
+
+def test_endpoint_on_local_nvme_instances_needs_no_key() -> None:
+    sm = _sm()
+    sm.create_model(ModelName="gpu-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "i"}, VpcConfig=VPC)
+    variant = {
+        "VariantName": "v",
+        "ModelName": "gpu-model",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.g4dn.xlarge",
+    }
+    sm.create_endpoint_config(EndpointConfigName="gpu-config", ProductionVariants=[variant])
+    sm.create_endpoint(EndpointName="gpu", EndpointConfigName="gpu-config")
+    _endpoint("cpu")
+    assert _verdicts("sagemaker-endpoint-kms") == {"gpu": "PASS", "cpu": "FAIL"}
 
 
 def test_serverless_endpoints_are_not_applicable() -> None:
