@@ -17,6 +17,7 @@ from flows.nightly import nightly_compliance
 from tasks.collect import COLLECTORS, TABLE_SOURCES
 from tasks.evidence import S3_STORE_CALLS
 from tasks.iam_policy import generate_policy
+from tests.collect.test_ai_platform_demo import DEMO_AI_PLATFORM_FAILURES
 from tests.drift.test_drift_flow import DEMO_MODEL_FAILURES
 from tests.recurring.test_sealed_run import DEMO_RECURRING_FAILURES, DEMO_RECURRING_OWNERS, DEMO_RECURRING_REMINDERS
 from tests.support.api_calls import allowed_actions, is_allowed, recorded_calls
@@ -54,6 +55,7 @@ EXPECTED_FAILURES = (
     | DEMO_VENDOR_FAILURES
     | DEMO_MODEL_FAILURES
     | DEMO_RECURRING_FAILURES
+    | DEMO_AI_PLATFORM_FAILURES
 )
 
 

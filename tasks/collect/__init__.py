@@ -15,7 +15,7 @@ from tasks.collect.base import CollectContext, Collector
 #: Modules of this package that are not collectors.
 #: Account-wide collectors (IAM, S3: the longest) start first; organisation-wide ones (registers) last.
 _SCOPE_ORDER = {"global": 0, "regional": 1, "organization": 2}
-_HELPERS = frozenset({"base", "parallel", "policy_documents", "tags"})
+_HELPERS = frozenset({"availability", "base", "instance_storage", "parallel", "policy_documents", "tags"})
 
 
 def _discover() -> tuple[Collector, ...]:
