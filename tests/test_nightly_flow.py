@@ -17,6 +17,7 @@ from flows.nightly import nightly_compliance
 from tasks.collect import COLLECTORS, TABLE_SOURCES
 from tasks.evidence import S3_STORE_CALLS
 from tasks.iam_policy import generate_policy
+from tests.collect.test_perimeter_demo import DEMO_PERIMETER_FAILURES
 from tests.drift.test_drift_flow import DEMO_MODEL_FAILURES
 from tests.support.api_calls import allowed_actions, is_allowed, recorded_calls
 from tests.vendors.test_demo_register import DEMO_VENDOR_FAILURES, DEMO_VENDOR_OWNERS, DEMO_VENDOR_REMINDERS
@@ -52,6 +53,7 @@ EXPECTED_FAILURES = (
     }
     | DEMO_VENDOR_FAILURES
     | DEMO_MODEL_FAILURES
+    | DEMO_PERIMETER_FAILURES
 )
 
 
