@@ -11,6 +11,9 @@ CORS preflight: browsers send `OPTIONS` without credentials, so an authorizer on
 `OPTIONS` method with a MOCK integration is therefore marked `cors_preflight` and the authorizer control
 skips it; an `OPTIONS` method that reaches a backend (Lambda, HTTP) is judged like any other method.
 
+Throttling counts the stage's method settings only: usage-plan limits bind callers with an API key and
+WAF rate rules sit outside API Gateway, so neither makes an unthrottled method safe for anonymous callers.
+
 Only REST APIs (API Gateway v1); HTTP and WebSocket APIs (apigatewayv2) are not collected here.
 """
 
@@ -165,8 +168,8 @@ def _api(ctx: CollectContext, apigw: Any, api: dict[str, Any]) -> None:
     failed: Exception | None = None
     try:
         defined = definition(apigw, api_id)
-    except AWS_ERRORS as exc:
-        ctx.gap("GetResources", exc, resource_id=arn, tables=(METHODS,))
+    except AWS_ERRORS as exc:  # GetResources, or the GetMethod it needed
+        ctx.gap(getattr(exc, "operation_name", None) or "GetResources", exc, resource_id=arn, tables=(METHODS,))
         failed = exc
     for stage in stages:
         name = stage["stageName"]
@@ -175,7 +178,12 @@ def _api(ctx: CollectContext, apigw: Any, api: dict[str, Any]) -> None:
         methods: list[Method] | None = None
         source = ""
         if defined is None:  # the stage's throttling cannot be judged method by method either
-            ctx.gap("GetResources", failed, resource_id=stage_arn, tables=(STAGES,))
+            ctx.gap(
+                getattr(failed, "operation_name", None) or "GetResources",
+                failed,
+                resource_id=stage_arn,
+                tables=(STAGES,),
+            )
         else:
             try:
                 methods, source = deployed(apigw, api_id, stage["deploymentId"], defined)
@@ -312,7 +320,9 @@ COLLECTOR = Collector(
         call("apigateway", "GetRestApis", action="apigateway:GET"),
         call("apigateway", "GetStages", action="apigateway:GET"),
         call("apigateway", "GetResources", *BY_METHOD, action="apigateway:GET"),
-        call("apigateway", "GetMethod", when="GetResources did not embed a method", action="apigateway:GET"),
+        call(
+            "apigateway", "GetMethod", *BY_METHOD, when="GetResources did not embed a method", action="apigateway:GET"
+        ),
         call("apigateway", "GetDeployment", *BY_METHOD, action="apigateway:GET"),
         call("apigateway", "GetDomainNames", action="apigateway:GET"),
     ),

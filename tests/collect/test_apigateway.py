@@ -306,3 +306,36 @@ def test_every_listing_follows_its_pages(operation: str) -> None:
     assert len(positions) == (6 if operation == "GetResources" else 3)
     assert len(result.tables["apigateway_methods"]) == 6
     assert len(result.tables["apigateway_domains"]) == 3
+
+
+@contextmanager
+def methods_not_embedded() -> Iterator[None]:
+    """GetResources as answered without `embed=methods`: each method is only a name (`{"GET": {}}`)."""
+    import botocore.handlers
+
+    def strip(parsed: dict[str, Any], **_: Any) -> None:
+        for item in parsed.get("items", []):
+            if "resourceMethods" in item:
+                item["resourceMethods"] = dict.fromkeys(item["resourceMethods"], {})
+
+    entry = ("after-call.api-gateway.GetResources", strip)
+    botocore.handlers.BUILTIN_HANDLERS.append(entry)
+    try:
+        yield
+    finally:
+        botocore.handlers.BUILTIN_HANDLERS.remove(entry)
+
+
+def test_methods_not_embedded_are_read_one_by_one() -> None:
+    from tests.support.api_calls import recorded_calls
+
+    _api("bare", {"POST": ("AWS_IAM", "AWS_PROXY"), "OPTIONS": ("NONE", "MOCK")})
+    with methods_not_embedded(), recorded_calls() as calls:
+        result = collect("apigateway_methods")
+    assert sum(1 for _, operation, _ in calls if operation == "GetMethod") == 2
+    assert verdicts("apigateway-method-authorization", result=result) == {"bare/prod POST /predict": "PASS"}
+    with methods_not_embedded(), denied("GetMethod"):
+        result = collect("apigateway_methods")
+    assert {str(f.status) for f in evaluate("apigateway-method-authorization", result=result)} == {"ERROR"}
+    assert verdicts("apigateway-stage-throttling", result=result) == {"bare/prod": "ERROR"}
+    assert verdicts("apigateway-stage-access-logging", result=result) == {"bare/prod": "FAIL"}
