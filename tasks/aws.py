@@ -1,7 +1,9 @@
 """boto3 sessions and clients: assume-role per account, adaptive retries, bounded pools.
 
 `AWS_ENDPOINT_URL` (and the per-service variants) are honoured by boto3 itself, so the same code
-runs against real AWS and against an emulator without any special case here.
+runs against real AWS and against an emulator. One rule of botocore's does not fit an endpoint given as an
+address: S3 Control puts the account id in front of the host (`unprefix_ip_endpoint` says why and when
+it is dropped); it depends on the host's form, never on what answers there.
 
 Assumed-role credentials refresh themselves (botocore `RefreshableCredentials`): an account run may
 outlast the role session (1 hour by default) without every later call failing with ExpiredToken.

@@ -5,6 +5,7 @@ redeployed is still open. So each stage's methods come from its deployment (GetD
 `embed=apisummary`: path -> method -> authorizationType); the definition (GetResources with
 `embed=methods`, one paginated call per API) adds what the snapshot lacks, the integration type. An
 answer without `apiSummary` falls back to the definition, and `method_source` says which one was read.
+A stage with a canary also serves the canary's deployment: its methods are added, the weaker side deciding.
 
 CORS preflight: browsers send `OPTIONS` without credentials, so an authorizer on a preflight breaks CORS
 (AWS's "Enable CORS" creates an `OPTIONS` method with authorization NONE and a MOCK integration). An
@@ -103,6 +104,26 @@ def deployed(
     return methods, "deployment"
 
 
+def served(
+    apigw: Any, api_id: str, stage: dict[str, Any], defined: dict[tuple[str, str], Method]
+) -> tuple[list[Method], str]:
+    """The methods a stage serves: its deployment's, plus its canary deployment's when a canary takes traffic.
+
+    A method both serve is judged on the weaker side (authorization NONE in either is NONE).
+    """
+    methods, source = deployed(apigw, api_id, stage["deploymentId"], defined)
+    canary = (stage.get("canarySettings") or {}).get("deploymentId")
+    if not canary or canary == stage["deploymentId"]:
+        return methods, source
+    extra, canary_source = deployed(apigw, api_id, canary, defined)
+    merged: dict[tuple[str, str], Method] = {}
+    for method in (*methods, *extra):
+        key = (method.path, method.http_method)
+        if key not in merged or method.authorization_type == "NONE":
+            merged[key] = method
+    return list(merged.values()), source if source == canary_source else f"{source}, canary: {canary_source}"
+
+
 def _setting_key(key: str) -> tuple[str, str]:
     """A methodSettings key (`*/*`, `~1pets~1{id}/GET`, `pets/GET`) as (path, VERB); `~1` escapes `/`."""
     resource, _, verb = key.rpartition("/")
@@ -186,7 +207,7 @@ def _api(ctx: CollectContext, apigw: Any, api: dict[str, Any]) -> None:
             )
         else:
             try:
-                methods, source = deployed(apigw, api_id, stage["deploymentId"], defined)
+                methods, source = served(apigw, api_id, stage, defined)
             except AWS_ERRORS as exc:
                 ctx.gap("GetDeployment", exc, resource_id=stage_arn, tables=(STAGES, METHODS))
         settings = stage.get("methodSettings") or {}

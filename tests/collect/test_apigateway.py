@@ -339,3 +339,28 @@ def test_methods_not_embedded_are_read_one_by_one() -> None:
     assert {str(f.status) for f in evaluate("apigateway-method-authorization", result=result)} == {"ERROR"}
     assert verdicts("apigateway-stage-throttling", result=result) == {"bare/prod": "ERROR"}
     assert verdicts("apigateway-stage-access-logging", result=result) == {"bare/prod": "FAIL"}
+
+
+def test_a_canary_deployment_adds_what_it_serves_and_the_weaker_side_decides() -> None:
+    from tasks.collect.apigateway import served
+
+    class Deployments:
+        summaries = {
+            "main": {"/predict": {"POST": {"authorizationType": "AWS_IAM"}}},
+            "canary": {
+                "/predict": {"POST": {"authorizationType": "NONE"}},
+                "/beta": {"GET": {"authorizationType": "CUSTOM"}},
+            },
+        }
+
+        def get_deployment(self, **params: Any) -> dict[str, Any]:
+            return {"apiSummary": self.summaries[params["deploymentId"]]}
+
+    stage = {"deploymentId": "main", "canarySettings": {"deploymentId": "canary", "percentTraffic": 10.0}}
+    methods, source = served(Deployments(), "api", stage, {})
+    assert {(m.path, m.http_method, m.authorization_type) for m in methods} == {
+        ("/predict", "POST", "NONE"),
+        ("/beta", "GET", "CUSTOM"),
+    }
+    assert source == "deployment"
+    assert len(served(Deployments(), "api", {"deploymentId": "main"}, {})[0]) == 1
