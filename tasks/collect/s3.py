@@ -40,7 +40,7 @@ BPA_FLAGS = {
 NO_BPA = "NoSuchPublicAccessBlockConfiguration"
 BUCKET_BPA = ("public_access_blocked", "public_access_unblocked", "bucket_public_access_block")
 ACCOUNT_BPA = (*BPA_FLAGS.values(), "public_access_blocked", "configured")
-LIFECYCLE = ("lifecycle_expiration", "lifecycle_expiration_days")
+LIFECYCLE = ("lifecycle_expiration", "lifecycle_expiration_days", "lifecycle_expiration_whole_bucket")
 
 
 def _code(exc: ClientError) -> str:
@@ -159,11 +159,21 @@ def effective_block(account: dict[str, bool] | None | Exception, bucket: dict[st
     }
 
 
-def expiration(rules: list[dict[str, Any]]) -> tuple[bool, int | None]:
-    """Whether an enabled rule expires current objects, and the shortest such `Days` (None: by date only)."""
-    expiring = [r["Expiration"] for r in rules if r.get("Status") == "Enabled" and _expires(r.get("Expiration"))]
-    days = [int(e["Days"]) for e in expiring if e.get("Days") is not None]
-    return bool(expiring), min(days) if days else None
+def expiration(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lifecycle columns: an enabled rule expires current objects; its shortest `Days`; one covers every object."""
+    expiring = [r for r in rules if r.get("Status") == "Enabled" and _expires(r.get("Expiration"))]
+    days = [int(r["Expiration"]["Days"]) for r in expiring if r["Expiration"].get("Days") is not None]
+    return {
+        "lifecycle_expiration": bool(expiring),
+        "lifecycle_expiration_days": min(days) if days else None,
+        "lifecycle_expiration_whole_bucket": any(_whole_bucket(r) for r in expiring),
+    }
+
+
+def _whole_bucket(rule: dict[str, Any]) -> bool:
+    """No filter, an empty one, or an empty prefix (also the legacy top-level `Prefix`): every object."""
+    scope = rule["Filter"] if "Filter" in rule else ({"Prefix": rule["Prefix"]} if "Prefix" in rule else {})
+    return not scope or scope == {"Prefix": ""}
 
 
 def _expires(rule: dict[str, Any] | None) -> bool:
@@ -228,7 +238,7 @@ def _inspect(
     if isinstance(account, Exception) and facts["public_access_blocked"] is None:
         ctx.gap("GetPublicAccessBlock", account, resource_id=arn, tables=(TABLE,))
     try:
-        facts["lifecycle_expiration"], facts["lifecycle_expiration_days"] = expiration(_lifecycle(regional, name))
+        facts.update(expiration(_lifecycle(regional, name)))
     except AWS_ERRORS as exc:
         ctx.gap("GetBucketLifecycleConfiguration", exc, resource_id=arn, tables=(TABLE,))
     tags = _known_tags(ctx, tagged if region else None, arn, lambda: _tags(regional, name))
@@ -322,6 +332,11 @@ COLLECTOR = Collector(
                     "lifecycle_expiration_days",
                     "integer",
                     "the shortest Days of those rules; null: none, or by date only",
+                ),
+                Column(
+                    "lifecycle_expiration_whole_bucket",
+                    "boolean",
+                    "one of those rules applies to every object (no filter, or an empty prefix)",
                 ),
                 Column(
                     "data_class",

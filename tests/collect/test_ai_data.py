@@ -55,16 +55,44 @@ def test_only_buckets_tagged_as_ai_data_are_judged() -> None:
 @pytest.mark.parametrize(
     ("rules", "expected"),
     [
-        ([], (False, None)),
-        ([_rule(Days=30), _rule(Days=7)], (True, 7)),
-        ([_rule("Disabled", Days=1), _rule(Days=90)], (True, 90)),
-        ([_rule(Date="2027-01-01T00:00:00Z")], (True, None)),
-        ([_rule(ExpiredObjectDeleteMarker=True)], (False, None)),  # removes markers, never current objects
-        ([{"ID": "nc", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}], (False, None)),
+        ([], (False, None, False)),
+        ([_rule(Days=30), _rule(Days=7)], (True, 7, True)),
+        ([_rule("Disabled", Days=1), _rule(Days=90)], (True, 90, True)),
+        ([_rule(Date="2027-01-01T00:00:00Z")], (True, None, True)),
+        ([_rule(ExpiredObjectDeleteMarker=True)], (False, None, False)),  # removes markers, never current objects
+        (
+            [{"ID": "nc", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}],
+            (False, None, False),
+        ),
+        ([{"ID": "p", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}}], (True, 1, False)),
+        (
+            [
+                {
+                    "ID": "t",
+                    "Status": "Enabled",
+                    "Filter": {"Tag": {"Key": "a", "Value": "b"}},
+                    "Expiration": {"Days": 3},
+                }
+            ],
+            (True, 3, False),
+        ),
+        (
+            [{"ID": "s", "Status": "Enabled", "Filter": {"ObjectSizeGreaterThan": 1}, "Expiration": {"Days": 3}}],
+            (True, 3, False),
+        ),
+        ([{"ID": "e", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 3}}], (True, 3, True)),
+        ([{"ID": "legacy", "Status": "Enabled", "Prefix": "", "Expiration": {"Days": 5}}], (True, 5, True)),
+        ([{"ID": "legacy", "Status": "Enabled", "Prefix": "logs/", "Expiration": {"Days": 5}}], (True, 5, False)),
+        ([{"ID": "bare", "Status": "Enabled", "Expiration": {"Days": 5}}], (True, 5, True)),
     ],
 )
 def test_expiration_rule_forms(rules: list[dict], expected: tuple) -> None:
-    assert expiration(rules) == expected
+    found = expiration(rules)
+    assert (
+        found["lifecycle_expiration"],
+        found["lifecycle_expiration_days"],
+        found["lifecycle_expiration_whole_bucket"],
+    ) == expected
 
 
 def test_denied_lifecycle_read_is_an_error_only_where_the_rule_applies() -> None:
