@@ -364,3 +364,22 @@ def test_a_canary_deployment_adds_what_it_serves_and_the_weaker_side_decides() -
     }
     assert source == "deployment"
     assert len(served(Deployments(), "api", {"deploymentId": "main"}, {})[0]) == 1
+
+
+def test_a_region_whose_endpoint_cannot_be_reached_is_an_error_not_a_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.client import BaseClient
+    from botocore.exceptions import EndpointConnectionError
+
+    original = BaseClient._make_api_call
+
+    def unreachable(self: BaseClient, name: str, params: dict) -> Any:
+        if self.meta.service_model.service_name == "apigateway" and self.meta.region_name == "ap-south-1":
+            raise EndpointConnectionError(endpoint_url="https://apigateway.ap-south-1.amazonaws.com")
+        return original(self, name, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", unreachable)
+    _api("east", {"POST": ("AWS_IAM", "AWS_PROXY")})
+    result = collect("apigateway_domains", regions=("us-east-1", "ap-south-1"))
+    for control in ("apigateway-domain-tls12", "apigateway-stage-access-logging", "apigateway-method-authorization"):
+        found = {(f.region, str(f.status)) for f in evaluate(control, result=result)}
+        assert ("ap-south-1", "ERROR") in found and not {s for r, s in found if r == "ap-south-1"} - {"ERROR"}, control
