@@ -1,7 +1,9 @@
 """boto3 sessions and clients: assume-role per account, adaptive retries, bounded pools.
 
 `AWS_ENDPOINT_URL` (and the per-service variants) are honoured by boto3 itself, so the same code
-runs against real AWS and against an emulator without any special case here.
+runs against real AWS and against an emulator. One rule of botocore's does not fit an endpoint given as an
+address: S3 Control puts the account id in front of the host (`unprefix_ip_endpoint` says why and when
+it is dropped); it depends on the host's form, never on what answers there.
 
 Assumed-role credentials refresh themselves (botocore `RefreshableCredentials`): an account run may
 outlast the role session (1 hour by default) without every later call failing with ExpiredToken.
@@ -9,9 +11,11 @@ outlast the role session (1 hour by default) without every later call failing wi
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.session
@@ -60,9 +64,41 @@ def _client(session: boto3.Session, service: str, region: str) -> Any:
     with _lock:
         cached = _clients.get(key)
         if cached is None:
-            cached = (session, session.client(service, region_name=region, config=RETRY_CONFIG))
+            client = session.client(service, region_name=region, config=RETRY_CONFIG)
+            if service == "s3control":
+                client.meta.events.register("before-call.s3-control", unprefix_ip_endpoint)
+            cached = (session, client)
             _clients[key] = cached
         return cached[1]
+
+
+def _is_address(host: str) -> bool:
+    """An IP literal (v4, or v6 in brackets) or a `localhost` name: hosts no DNS label can be put in front of."""
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def unprefix_ip_endpoint(params: dict[str, Any], **_: Any) -> None:
+    """Undo the `{AccountId}.` label S3 Control puts in front of a custom endpoint that is an address.
+
+    botocore's s3control endpoint ruleset turns `endpoint_url` into `{scheme}://{AccountId}.{authority}`
+    for every operation with `RequiresAccountId` (GetPublicAccessBlock, …), whatever the host is. On AWS,
+    and on a DNS-named endpoint (PrivateLink's `control.vpce-….s3.<region>.vpce.amazonaws.com`), that
+    label is resolved by wildcard DNS; in front of an IP address or `localhost` (an emulator, a proxy by
+    address) it names no host at all. The account id also travels in the signed `x-amz-account-id`
+    header, so for such hosts the label is dropped here, before the request is built and signed.
+    """
+    parts = urlsplit(params["url"])
+    label, dot, rest = parts.netloc.partition(".")
+    host = rest.rsplit(":", 1)[0] if not rest.endswith("]") else rest
+    if dot and len(label) == 12 and label.isdigit() and _is_address(host):
+        params["url"] = urlunsplit(parts._replace(netloc=rest))
 
 
 class _AssumeRole:

@@ -22,7 +22,7 @@ import boto3
 
 from complyflow.demo.ai_platform import seed_ai_platform
 from complyflow.demo.models import seed_models
-from complyflow.demo.perimeter import seed_perimeter
+from complyflow.demo.perimeter import block_public_access_as_aws_does, seed_perimeter
 from complyflow.demo.recurring import seed_recurring_evidence
 
 DEMO_ACCOUNT = "123456789012"
@@ -312,3 +312,4 @@ def seed_demo_estate(now: datetime | None = None) -> None:
     seed_ai_platform(now, keys)
     seed_perimeter(now, keys)
     seed_recurring_evidence(now)
+    block_public_access_as_aws_does()  # last: on every bucket the estate has, but the one left open

@@ -158,5 +158,16 @@ class Collector:
         return tuple(spec.name for spec in self.declares)
 
 
+#: The tag that says what data a resource holds (`ai-training`, `ai-operational`, …): recorded as `data_class`.
+DATA_CLASS_TAG = "data-class"
+
+
+def data_class(tags: dict[str, str] | None) -> str | None:
+    """The `data-class` tag value (lower-cased, trimmed; empty: untagged); None when the tags are unknown."""
+    if tags is None:
+        return None
+    return next((v.strip().lower() for k, v in tags.items() if k.strip().lower() == DATA_CLASS_TAG), "")
+
+
 def tag_dict(tags: list[dict[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
     return {t[key]: t.get(value, "") for t in tags or []}

@@ -18,6 +18,14 @@ ACTION_OVERRIDES = {
     ("s3", "HeadObject"): "s3:GetObject",
     ("tagging", "GetResources"): "tag:GetResources",
 }
+#: Operations whose IAM action depends on the client, not only the signing name (both sign as "s3").
+SERVICE_OVERRIDES = {
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+}
+#: Services whose IAM actions are the HTTP verb of the call (apigateway:GET on the resource path).
+HTTP_VERB_SERVICES = {"apigateway"}
 #: Calls that need no IAM permission.
 UNAUTHORISED_OK = {("sts", "GetCallerIdentity")}
 
@@ -26,6 +34,11 @@ def iam_action(client: BaseClient, operation: str) -> str | None:
     prefix = client.meta.service_model.signing_name
     if (prefix, operation) in UNAUTHORISED_OK:
         return None
+    service = client.meta.service_model.service_name
+    if (service, operation) in SERVICE_OVERRIDES:
+        return SERVICE_OVERRIDES[(service, operation)]
+    if prefix in HTTP_VERB_SERVICES:
+        return f"{prefix}:{client.meta.service_model.operation_model(operation).http['method']}"
     return ACTION_OVERRIDES.get((prefix, operation), f"{prefix}:{operation}")
 
 
