@@ -23,8 +23,10 @@ from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
 from tasks.check import check_config
 from tasks.collect import collectors_for
 from tasks.evidence import RunFolder, evidence_root, interrupted_runs, manifest_witness, new_run_id, open_store, seal
+from tasks.exception_register import REGISTER_JSON, expiry_notices, load_register, with_register
 from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
+from tasks.notify.notices import send_notices
 from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
 from tasks.reminders import nearest_reminders
@@ -63,6 +65,11 @@ def run_compliance(
         logger.warning("run %s was interrupted before it was sealed: not part of the evidence chain", earlier)
     folder = RunFolder(root, run_id).create()
     logger.info("run %s: %d controls, evidence in %s", run_id, len(controls), folder.path)
+    # Exceptions: exceptions.yaml merged with the sealed decisions of exception requests.
+    register = load_register(config, store, started.date())
+    config = with_register(config, register)
+    for problem in register.conflicts + register.problems:
+        logger.warning("exceptions register: %s", problem)
 
     # 1. Collect: one task per (account, region, service), here or fanned out per account.
     needed = collectors_for({c.evidence_table for c in controls})
@@ -140,6 +147,7 @@ def run_compliance(
     if "iam_principals" in tables:
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
+    folder.write_json(REGISTER_JSON, register.to_dict())
     reports = write_reports(folder, summary, findings, controls, outcome, gaps, config.exceptions, store=store)
     signer = run_signer(config.directory)
     manifest = seal(
@@ -165,6 +173,7 @@ def run_compliance(
         account_owners_by_id=account_owners,
         store=store,
     )
+    send_notices(expiry_notices(register, started.date()), config, root, store)
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
     publish_report_links(folder.path, reports, run_id)

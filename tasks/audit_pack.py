@@ -36,6 +36,7 @@ from tasks.evidence import (
     run_key,
     store_run_ids,
 )
+from tasks.exception_register import load_register
 from tasks.findings import FINDINGS_JSON, findings_csv
 from tasks.report.html import badge, esc, page, table
 from tasks.report.ocsf import ocsf_json
@@ -318,7 +319,12 @@ def build_audit_pack(
         rows = catalog_rows(config.controls, in_scope)
         pack.add("controls/catalog.csv", _csv(rows))
         pack.add("controls/catalog.json", json.dumps([c.model_dump(mode="json") for c in config.controls], indent=2))
-        pack.add("exceptions/register.json", json.dumps(config.exceptions.model_dump(mode="json"), indent=2))
+        register = load_register(config, store, now.date())  # exceptions.yaml + sealed request decisions
+        pack.add(
+            "exceptions/register.json",
+            json.dumps({**register.effective.model_dump(mode="json"), "register": register.to_dict()}, indent=2),
+        )
+        pack.add("exceptions/register.csv", _csv([{k: str(v) for k, v in r.to_dict().items()} for r in register.rows]))
         pack.add("findings/findings.csv", findings_csv(latest_findings))
         pack.add("findings/findings.ocsf.json", ocsf_json(latest_findings, {c.id: c for c in config.controls}, now))
         pack.add(

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from complyflow.cli import audit_pack, check, notify, report, serve, tables, verify
+from complyflow.cli import audit_pack, check, exceptions, notify, report, serve, tables, verify
 from complyflow.cli.common import (
     ConfigOpt,
     EvidenceOpt,
@@ -159,7 +159,7 @@ def controls(
 
 
 # --- commands contributed by other modules: one register(app) line each ---
-for _command in (check, tables, report, notify, serve, verify, audit_pack):
+for _command in (check, tables, report, notify, serve, verify, audit_pack, exceptions):
     _command.register(app)
 
 

@@ -35,6 +35,7 @@ ENTRYPOINTS: dict[str, str] = {
     "drift-monitoring": "flows/drift.py:drift_monitoring",
     "vendor-reviews": "flows/vendors.py:vendor_reviews",
     "collect-account": "flows/collect_account.py:collect_account",  # scope.yaml execution.mode: deployments
+    "exception-request": "flows/exception_request.py:exception_request",  # suspends for the approver's decision
 }
 
 

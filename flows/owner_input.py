@@ -1,0 +1,47 @@
+"""Waiting for a person's answer in the Prefect UI, without holding a worker.
+
+In a deployment the run is *suspended*: its process exits and the worker is free; when the form is
+submitted (UI or `resume_flow_run(..., run_input=...)`), the run is scheduled again and starts from the
+top, and the same `suspend_flow_run` call returns the answer. So everything before the wait must be
+safe to repeat (notices have stable ids; nothing is sealed before the answer). Outside a deployment
+(a local `python flows/...py`) suspending is not possible, and the run pauses in its process instead.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from prefect import runtime
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.input import RunInput
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def form(model: type[M], description: str) -> type[RunInput]:
+    """The model as a Prefect form, with a markdown description shown above its fields."""
+    return RunInput.subclass_from_base_model_type(model).with_initial_data(description=description)
+
+
+def wait_for_answer(model: type[M], description: str, key: str, timeout_seconds: int) -> M:
+    """The submitted answer as `model`; suspends in a deployment, pauses otherwise."""
+    form_cls = form(model, description)
+    if runtime.deployment.id:
+        answer = suspend_flow_run(wait_for_input=form_cls, key=key, timeout=timeout_seconds)
+    else:
+        answer = pause_flow_run(wait_for_input=form_cls, key=key, timeout=timeout_seconds)
+    return model.model_validate(answer.model_dump())
+
+
+def flow_run_id() -> str:
+    return str(runtime.flow_run.id or "")
+
+
+def flow_run_url() -> str:
+    """The run's page in the Prefect UI (where the form is), or "" when no UI address is known."""
+    try:
+        url = str(runtime.flow_run.ui_url or "")
+    except Exception:  # noqa: BLE001 - outside a flow run there is simply no URL
+        return ""
+    return url if url.startswith(("http://", "https://")) else ""
