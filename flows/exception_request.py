@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger
 
 from complyflow.core.config import load_config
 from complyflow.core.text import md_code, md_text
-from flows.owner_input import flow_run_id, flow_run_url, wait_for_answer
+from flows.owner_input import flow_run_id, flow_run_url, form, wait_for_answer
 from tasks.decisions import seal_decision, sealed_decisions
 from tasks.evidence import evidence_root, open_store
 from tasks.exception_requests import (
@@ -100,7 +100,8 @@ def exception_request(
     pending = open_request(request, config, _started_at(), flow_run_id(), flow_run_url())
     send_notices(request_notices(pending), config, root, store)
     logger.info("exception request %s waits for %s", pending.id, pending.approver)
-    decision = wait_for_answer(ExceptionDecision, _form_description(pending), "decision", DECISION_TIMEOUT_SECONDS)
+    decision_form = form(ExceptionDecision, _form_description(pending))
+    decision = wait_for_answer(ExceptionDecision, decision_form, "decision", DECISION_TIMEOUT_SECONDS)
 
     already = [d for d in sealed_decisions(store, KIND)[0] if d.record.get("request_id") == pending.id]
     if already:  # a retry after the seal: the decision is on record, never sealed twice

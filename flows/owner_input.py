@@ -24,9 +24,8 @@ def form(model: type[M], description: str) -> type[RunInput]:
     return RunInput.subclass_from_base_model_type(model).with_initial_data(description=description)
 
 
-def wait_for_answer(model: type[M], description: str, key: str, timeout_seconds: int) -> M:
-    """The submitted answer as `model`; suspends in a deployment, pauses otherwise."""
-    form_cls = form(model, description)
+def wait_for_answer(model: type[M], form_cls: type[RunInput], key: str, timeout_seconds: int) -> M:
+    """The answer submitted on `form_cls` (see `form`), as `model`; suspends in a deployment, pauses otherwise."""
     if runtime.deployment.id:
         answer = suspend_flow_run(wait_for_input=form_cls, key=key, timeout=timeout_seconds)
     else:

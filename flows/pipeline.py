@@ -20,6 +20,15 @@ from flows.collection import collect_fanned_out, collect_in_flow
 from flows.selection import select_accounts, select_controls
 from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
+from tasks.access_reviews import (
+    REVIEWS_TABLE,
+    REVOCATIONS_TABLE,
+    derive_review_tables,
+    derived_gaps,
+    pending_notices,
+    with_review_inputs,
+)
+from tasks.access_reviews import load_state as load_review_state
 from tasks.check import check_config
 from tasks.collect import collectors_for
 from tasks.evidence import RunFolder, evidence_root, interrupted_runs, manifest_witness, new_run_id, open_store, seal
@@ -72,7 +81,7 @@ def run_compliance(
         logger.warning("exceptions register: %s", problem)
 
     # 1. Collect: one task per (account, region, service), here or fanned out per account.
-    needed = collectors_for({c.evidence_table for c in controls})
+    needed = collectors_for(with_review_inputs({c.evidence_table for c in controls}))
     execution = config.scope.execution
     if execution.mode == "deployments":
         collected = collect_fanned_out(
@@ -93,6 +102,12 @@ def run_compliance(
     files: dict[str, str] = {}
     for name in sorted(tables):
         tables[name] = assign_owners(tables[name], owners_by_account, config.owners)
+    review_state = None
+    if REVIEWS_TABLE in tables or REVOCATIONS_TABLE in tables:  # from sealed decisions and these principals
+        review_state = load_review_state(store)
+        tables.update(derive_review_tables(tables, review_state, config, started))
+        gaps = [*gaps, *derived_gaps(gaps)]
+    for name in sorted(tables):
         files[name] = folder.write_table(name, tables[name])
     folder.write_json("evidence/gaps.json", [g.to_dict() for g in gaps])
     clock = _lap(timings, "store", clock)
@@ -173,7 +188,10 @@ def run_compliance(
         account_owners_by_id=account_owners,
         store=store,
     )
-    send_notices(expiry_notices(register, started.date()), config, root, store)
+    reminders = expiry_notices(register, started.date())
+    if review_state is not None:  # pending access reviews: reminded on a cadence, then escalated
+        reminders += pending_notices(review_state, config.access_review, config.owners.fallback_owner, started)
+    send_notices(reminders, config, root, store)
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls)
     publish_report_links(folder.path, reports, run_id)

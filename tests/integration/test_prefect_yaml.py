@@ -31,6 +31,7 @@ def test_prefect_yaml_deployments_schedules_and_pool() -> None:
         "vendor-reviews",
         "collect-account",
         "exception-request",
+        "access-review",
     }
     for name, deployment in by_name.items():
         assert deployment["entrypoint"] == ENTRYPOINTS[name]
@@ -42,6 +43,9 @@ def test_prefect_yaml_deployments_schedules_and_pool() -> None:
     ]
     assert by_name["pre-audit"]["schedules"] == []  # on demand only
     assert by_name["exception-request"]["schedules"] == []  # on demand: the parameters form is the request
+    assert by_name["access-review"]["schedules"] == [
+        {"cron": "0 9 1 1,4,7,10 *", "timezone": "Europe/London", "active": True}  # quarterly
+    ]
     assert config.work_pool.type == "process"
     step = document["pull"][0]["prefect.deployments.steps.set_working_directory"]
     assert step["directory"] == "{{ repo-dir.stdout }}"  # the checkout `prefect deploy` ran in
