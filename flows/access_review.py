@@ -115,9 +115,15 @@ def start_campaign(config_dir: str | None, evidence_dir: str | None) -> dict[str
             as_subflow=False,
             idempotency_key=f"{cid}/{owner}",  # a retried campaign does not start a review twice
             tags=["compliance", "access-review"],
+            job_variables=_own_job_variables(),  # the reviews run where and how the campaign ran
         )
         reviews.append(
-            {"owner": owner, "principals": len(principals), "flow_run_id": str(run.id), "form_url": _url_of(run)}
+            {
+                "owner": owner,
+                "principals": len(principals),
+                "flow_run_id": str(run.id),
+                "form_url": flow_run_url(str(run.id)),
+            }
         )
     record = {"campaign": cid, "started_at": started.isoformat(), "evidence_run": evidence_run, "reviews": reviews}
     already = [c for c in sealed_decisions(store, CAMPAIGN_KIND)[0] if c.record.get("campaign") == cid]
@@ -174,11 +180,10 @@ def review_one_owner(
     return {"campaign": campaign, "owner": owner, "decision_run": run_id, "complete": record["complete"]}
 
 
-def _url_of(run: Any) -> str:
-    from prefect.utilities.urls import url_for
+def _own_job_variables() -> dict[str, Any]:
+    from prefect import runtime
 
-    url = url_for(run) or ""
-    return url if url.startswith(("http://", "https://")) else ""
+    return dict(runtime.flow_run.job_variables or {})
 
 
 if __name__ == "__main__":

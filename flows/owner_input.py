@@ -37,10 +37,11 @@ def flow_run_id() -> str:
     return str(runtime.flow_run.id or "")
 
 
-def flow_run_url() -> str:
-    """The run's page in the Prefect UI (where the form is), or "" when no UI address is known."""
-    try:
-        url = str(runtime.flow_run.ui_url or "")
-    except Exception:  # noqa: BLE001 - outside a flow run there is simply no URL
-        return ""
+def flow_run_url(run_id: str | None = None) -> str:
+    """A run's page in the Prefect UI (where its form is; default: this run), or "" when no UI address is
+    known. Built with `url_for` (`/runs/flow-run/<id>`), the path the UI serves."""
+    from prefect.utilities.urls import url_for
+
+    run_id = run_id or flow_run_id()
+    url = (url_for("flow-run", obj_id=run_id) or "") if run_id else ""
     return url if url.startswith(("http://", "https://")) else ""

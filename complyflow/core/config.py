@@ -421,7 +421,7 @@ class AccessReviewSettings(_Strict):
 
     interval_days: int = Field(default=90, ge=1)
     reminder_days: int = Field(default=7, ge=1)
-    escalate_after_days: int = Field(default=14, ge=1)
+    escalate_after_days: int = Field(default=14, ge=0)  # 0: escalate at the first run after the campaign
     escalation_owner: str | None = None
 
 
