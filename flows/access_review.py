@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from prefect.deployments import run_deployment
 
 from complyflow.core.config import load_config
-from complyflow.core.text import md_code, md_text
+from complyflow.core.text import md_cell, md_code, md_text
 from flows.owner_input import flow_run_id, flow_run_url, form, wait_for_answer
 from tasks.access_reviews import (
     CAMPAIGN_KIND,
@@ -54,7 +54,7 @@ def _description(campaign: str, owner: str, evidence_run: str, principals: list[
         lines.append(
             "| "
             + " | ".join(
-                md_code(v) or "–"
+                md_cell(v) or "–"
                 for v in (
                     p.arn,
                     p.type,

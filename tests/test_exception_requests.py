@@ -359,3 +359,32 @@ def test_a_decision_run_is_not_a_findings_run_for_the_trend(tmp_path: Path) -> N
     assert LocalStore(tmp_path).exists(
         run_key(sealed_decisions(LocalStore(tmp_path), KIND)[0][0].run_id, "manifest.json")
     )
+
+
+def test_the_audit_pack_and_the_report_hold_the_merged_register(tmp_path: Path) -> None:
+    import zipfile
+
+    from tasks.audit_pack import PackRequest, build_audit_pack
+    from tasks.exceptions import ExceptionOutcome
+    from tasks.report.html import _exceptions_section
+    from tests.report.factory import stored_run
+
+    root = tmp_path / "evidence"
+    findings_run = stored_run(root, [], run_id="20261201T020000Z-aaaaaa").name
+    record = _decide()
+    decision_run = _seal(root, record)
+    now = datetime.now(UTC)
+    pack = build_audit_pack(LocalStore(root), load_config(), PackRequest(date(2026, 12, 1), now.date()), now=now)
+    with zipfile.ZipFile(pack.path) as archive:
+        names = set(archive.namelist())
+        index = json.loads(archive.read("index.json"))
+        register = json.loads(archive.read("exceptions/register.json"))
+        rows = archive.read("exceptions/register.csv").decode()
+    assert f"runs/{decision_run}/decision.json" in names and f"runs/{decision_run}/manifest.sig" in names
+    assert index["newest_run"] == findings_run  # a decision run has no findings: never "the newest run"
+    assert [e["source"] for e in register["exceptions"]] == ["config", "request"]
+    assert record["request_id"] in rows and ",request," in rows
+
+    effective = load_register(load_config(), LocalStore(root), TODAY).effective
+    html = _exceptions_section([], ExceptionOutcome(findings=[]), effective, TODAY)
+    assert "<th>Source</th>" in html.replace(' class="num"', "") and "request" in html and record["request_id"] in html
