@@ -335,3 +335,14 @@ def test_the_campaign_reviews_the_newest_sealed_principals_never_a_decision_run(
     loaded = load_state(store)
     assert [c.record["campaign"] for c in loaded.campaigns] == ["AR-9"] and loaded.reviews == []
     assert [entry["owner"] for _, entry in loaded.pending()] == ["data-eng"]
+
+
+def test_the_declared_tables_are_the_ones_the_reviews_fill() -> None:
+    from tasks.collect import TABLE_SOURCES
+    from tasks.collect.access_review_records import COLLECTOR
+
+    assert COLLECTOR.tables == (REVIEWS_TABLE, REVOCATIONS_TABLE) and COLLECTOR.calls == ()  # no AWS call
+    assert TABLE_SOURCES[REVIEWS_TABLE] is COLLECTOR
+    built = tables(principals(principal_row("amy")), state())
+    for spec in COLLECTOR.declares:
+        assert {*built[spec.name].columns, "owner_source"} == set(spec.column_names), spec.name
