@@ -388,3 +388,21 @@ def test_the_audit_pack_and_the_report_hold_the_merged_register(tmp_path: Path) 
     effective = load_register(load_config(), LocalStore(root), TODAY).effective
     html = _exceptions_section([], ExceptionOutcome(findings=[]), effective, TODAY)
     assert "<th>Source</th>" in html.replace(' class="num"', "") and "request" in html and record["request_id"] in html
+
+
+def test_decisions_in_an_s3_store_are_found_by_listing_the_bucket(aws: None, tmp_path: Path) -> None:
+    import boto3
+
+    from complyflow.core.deploy_config import S3StoreSpec
+    from tasks.evidence import S3Store
+
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="evidence", ObjectLockEnabledForBucket=True)
+    store = S3Store(S3StoreSpec(bucket="evidence"), retention_days=30).check()
+    record = _decide()
+    run_id, _ = seal_decision(
+        KIND, record, config_dir=str(load_config().directory), evidence_dir=str(tmp_path), store=store
+    )
+    (found,), problems = sealed_decisions(store, KIND)
+    assert (found.run_id, found.record["request_id"], problems) == (run_id, record["request_id"], [])
+    assert is_decision_run(store, run_id)
+    assert [e.source for e in load_register(load_config(), store, TODAY).effective.exceptions] == ["config", "request"]
