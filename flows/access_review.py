@@ -19,18 +19,17 @@ from prefect.deployments import run_deployment
 from complyflow.core.config import load_config
 from complyflow.core.text import md_cell, md_code, md_text
 from flows.owner_input import flow_run_id, flow_run_url, form, wait_for_answer
+from tasks.access_review_notices import decision_notice, request_notice
 from tasks.access_reviews import (
     CAMPAIGN_KIND,
     REVIEW_KIND,
     Principal,
     ReviewAnswer,
     campaign_id,
-    decision_notice,
     form_defaults,
     latest_principals,
     principals_by_owner,
     principals_of_run,
-    request_notice,
     review_record,
 )
 from tasks.decisions import seal_decision, sealed_decisions

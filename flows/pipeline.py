@@ -20,12 +20,12 @@ from flows.collection import collect_fanned_out, collect_in_flow
 from flows.selection import select_accounts, select_controls
 from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
+from tasks.access_review_notices import pending_notices
 from tasks.access_reviews import (
     REVIEWS_TABLE,
     REVOCATIONS_TABLE,
     derive_review_tables,
     derived_gaps,
-    pending_notices,
     with_review_inputs,
 )
 from tasks.access_reviews import load_state as load_review_state

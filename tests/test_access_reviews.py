@@ -11,6 +11,7 @@ import pytest
 
 from complyflow.core.config import AccessReviewSettings, load_config
 from complyflow.core.model import EvidenceGap, Status
+from tasks.access_review_notices import decision_notice, pending_notices, request_notice
 from tasks.access_reviews import (
     CAMPAIGN_KIND,
     REVIEW_KIND,
@@ -20,13 +21,10 @@ from tasks.access_reviews import (
     ReviewAnswer,
     ReviewError,
     ReviewState,
-    decision_notice,
     derived_gaps,
     latest_principals,
     load_state,
-    pending_notices,
     principals_by_owner,
-    request_notice,
     review_record,
     review_tables,
     with_review_inputs,
