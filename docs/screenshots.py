@@ -10,7 +10,9 @@ Or from nothing: `--demo` starts a throwaway Prefect server, a process worker an
     python docs/screenshots.py --demo
 
 Pictures go to docs/img/: the nightly run page, its artifacts, the findings table artifact, the
-pre-audit form the UI renders from the flow's typed parameters, and the pre-audit run's artifacts.
+pre-audit form the UI renders from the flow's typed parameters, the pre-audit run's artifacts, the
+exception-request form, and the forms of runs waiting for input (an approver's decision, an owner's
+access review).
 """
 
 from __future__ import annotations
@@ -261,6 +263,7 @@ def take_all(api_url: str, out: Path = OUT) -> list[Path]:
                 height=1500,
             ),
         ]
+        pictures += _owner_forms(browser, client_api=api_url, ui=ui, out=out)
         if summary:
             pictures.append(
                 browser.shoot(
@@ -295,6 +298,62 @@ def take_all(api_url: str, out: Path = OUT) -> list[Path]:
     return pictures
 
 
+def _suspended_run(client: Any, flow_name: str) -> Any | None:
+    """The newest run of `flow_name` waiting for input (Suspended or Paused), if any."""
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    runs = client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
+        sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+        limit=1,
+    )
+    return runs[0] if runs else None
+
+
+def _owner_forms(browser: Browser, client_api: str, ui: str, out: Path) -> list[Path]:
+    """The two owner-in-the-loop forms: the exception request (deployment parameters) and, when a run waits
+    for input, the approver's decision and an owner's access review (the suspended run's Resume form)."""
+    from prefect.client.orchestration import SyncPrefectClient
+
+    with SyncPrefectClient(api=client_api) as client:
+        request = client.read_deployment_by_name("exception-request/exception-request")
+        waiting_request = _suspended_run(client, "exception-request")
+        waiting_review = _suspended_run(client, "access-review")
+    pictures = [
+        browser.shoot(
+            f"{ui}/deployments/deployment/{request.id}/run",
+            out / "exception-request-form.png",
+            wait_for=("justification", "risk_assessment", "requested_expiry"),
+            height=1500,
+        )
+    ]
+    for run, target, fields in (
+        (waiting_request, "exception-decision-form.png", ("outcome", "approver")),
+        (waiting_review, "access-review-form.png", ("reviewer", "decisions")),
+    ):
+        if run is not None:
+            pictures.append(
+                browser.shoot(
+                    f"{ui}/runs/flow-run/{run.id}",
+                    out / target,
+                    wait_for=(run.name, "Resume"),
+                    click=(("Resume", 0),),
+                    then_wait_for=fields,
+                    height=1400,
+                )
+            )
+    return pictures
+
+
 @contextmanager
 def demo_stack() -> Iterator[str]:
     """A throwaway server + worker + demo estate with one nightly and one pre-audit run; yields the API URL."""
@@ -309,7 +368,16 @@ def demo_stack() -> Iterator[str]:
         try:
             with moto_server() as endpoint:
                 seed_demo_estate()
-                pool = prefect.deploy("--name", "nightly-compliance", "--name", "pre-audit")
+                pool = prefect.deploy(
+                    "--name",
+                    "nightly-compliance",
+                    "--name",
+                    "pre-audit",
+                    "--name",
+                    "exception-request",
+                    "--name",
+                    "access-review",
+                )
                 prefect.start_worker(
                     pool,
                     {
@@ -324,9 +392,35 @@ def demo_stack() -> Iterator[str]:
                     prefect,
                     {"pre-audit": _trigger(prefect, "pre-audit", {"frameworks": ["soc2"], "period_start": today})},
                 )
+                _wait(prefect, {"campaign": _trigger(prefect, "access-review", {})})  # its reviews then suspend
+                _trigger(prefect, "exception-request", EXAMPLE_REQUEST)
+                _wait_for_input(prefect, ("exception-request", "access-review"))
                 yield prefect.api_url
         finally:
             prefect.stop()
+
+
+EXAMPLE_REQUEST = {
+    "control": "s3-bucket-sse-kms",
+    "resource": "arn:aws:s3:::demo-raw-uploads",
+    "justification": "The upload tool only writes SSE-S3.",
+    "risk_assessment": "Low: raw uploads are re-encrypted on ingestion.",
+    "mitigating_controls": "Bucket policy denies public access; objects expire after 7 days.",
+    "requester": "data-eng",
+    "requested_expiry": "2027-01-31",
+}
+
+
+def _wait_for_input(prefect: Any, flows: tuple[str, ...], timeout: float = 600) -> None:
+    """Until a run of each flow waits for input (the forms to shoot)."""
+    from prefect.client.orchestration import SyncPrefectClient
+
+    deadline = time.monotonic() + timeout
+    with SyncPrefectClient(api=prefect.api_url) as client:
+        while any(_suspended_run(client, name) is None for name in flows):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no run of {flows} waits for input:\n{prefect.log('worker-complyflow')}")
+            time.sleep(2)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,11 +21,22 @@ from flows.collection import collect_fanned_out, collect_in_flow
 from flows.selection import select_accounts, select_controls
 from tasks import artifacts
 from tasks.access_review import ACCESS_REVIEW_CSV, access_review_csv
+from tasks.access_review_notices import pending_notices
+from tasks.access_reviews import (
+    REVIEWS_TABLE,
+    REVOCATIONS_TABLE,
+    derive_review_tables,
+    derived_gaps,
+    with_review_inputs,
+)
+from tasks.access_reviews import load_state as load_review_state
 from tasks.check import check_config
 from tasks.collect import collectors_for
 from tasks.evidence import RunFolder, evidence_root, interrupted_runs, manifest_witness, new_run_id, open_store, seal
+from tasks.exception_register import REGISTER_JSON, expiry_notices, load_register, with_register
 from tasks.exceptions import apply_exceptions
 from tasks.findings import FINDINGS_CSV, FINDINGS_JSON, write_findings_csv, write_findings_json
+from tasks.notify.notices import send_notices
 from tasks.notify.service import notify_run, route_findings
 from tasks.owners import assign_owners, fill_missing_owners
 from tasks.recurring.documents import write_documents
@@ -65,9 +76,14 @@ def run_compliance(
         logger.warning("run %s was interrupted before it was sealed: not part of the evidence chain", earlier)
     folder = RunFolder(root, run_id).create()
     logger.info("run %s: %d controls, evidence in %s", run_id, len(controls), folder.path)
+    # Exceptions: exceptions.yaml merged with the sealed decisions of exception requests.
+    register = load_register(config, store, started.date())
+    config = with_register(config, register)
+    for problem in register.conflicts + register.problems:
+        logger.warning("exceptions register: %s", problem)
 
     # 1. Collect: one task per (account, region, service), here or fanned out per account.
-    needed = collectors_for({c.evidence_table for c in controls})
+    needed = collectors_for(with_review_inputs({c.evidence_table for c in controls}))
     execution = config.scope.execution
     if execution.mode == "deployments":
         collected = collect_fanned_out(
@@ -88,6 +104,12 @@ def run_compliance(
     files: dict[str, str] = {}
     for name in sorted(tables):
         tables[name] = assign_owners(tables[name], owners_by_account, config.owners)
+    review_state = None
+    if REVIEWS_TABLE in tables or REVOCATIONS_TABLE in tables:  # from sealed decisions and these principals
+        review_state = load_review_state(store)
+        tables.update(derive_review_tables(tables, review_state, config, started))
+        gaps = [*gaps, *derived_gaps(gaps)]
+    for name in sorted(tables):
         files[name] = folder.write_table(name, tables[name])
     folder.write_json("evidence/gaps.json", [g.to_dict() for g in gaps])
     # Recurring-evidence documents (minutes, drill reports, exports): sealed with the run, listed in its manifest.
@@ -146,6 +168,7 @@ def run_compliance(
     if "iam_principals" in tables:
         folder.write_text(ACCESS_REVIEW_CSV, access_review_csv(tables["iam_principals"]))
     folder.write_json("run.json", summary.to_dict())
+    folder.write_json(REGISTER_JSON, register.to_dict())
     # The policy matrix: the whole catalog's clause mapping, with this run's counts for the controls it ran.
     this_run = RunStatus.from_findings(run_id, flow_name, started, findings, [c.id for c in controls])
     coverage = coverage_matrix(config.policies, config.controls, this_run)
@@ -176,6 +199,10 @@ def run_compliance(
         account_owners_by_id=account_owners,
         store=store,
     )
+    reminders = expiry_notices(register, started.date())
+    if review_state is not None:  # pending access reviews: reminded on a cadence, then escalated
+        reminders += pending_notices(review_state, config.access_review, config.owners.fallback_owner, started)
+    send_notices(reminders, config, root, store)
     clock = _lap(timings, "notify", clock)
     artifacts.publish(summary, findings, controls, coverage)
     publish_report_links(folder.path, reports, run_id)

@@ -38,6 +38,7 @@ from tasks.evidence import (
     run_key,
     store_run_ids,
 )
+from tasks.exception_register import load_register
 from tasks.findings import FINDINGS_JSON, findings_csv
 from tasks.report.html import badge, coverage_section, esc, page, table
 from tasks.report.ocsf import ocsf_json
@@ -339,7 +340,12 @@ def build_audit_pack(
         rows = catalog_rows(config.controls, in_scope)
         pack.add("controls/catalog.csv", _csv(rows))
         pack.add("controls/catalog.json", json.dumps([c.model_dump(mode="json") for c in config.controls], indent=2))
-        pack.add("exceptions/register.json", json.dumps(config.exceptions.model_dump(mode="json"), indent=2))
+        register = load_register(config, store, now.date())  # exceptions.yaml + sealed request decisions
+        pack.add(
+            "exceptions/register.json",
+            json.dumps({**register.effective.model_dump(mode="json"), "register": register.to_dict()}, indent=2),
+        )
+        pack.add("exceptions/register.csv", _csv([{k: str(v) for k, v in r.to_dict().items()} for r in register.rows]))
         if coverage:
             pack.add("coverage/coverage.json", json.dumps([row.to_dict() for row in coverage], indent=2))
             pack.add("coverage/coverage.csv", coverage_csv(coverage))

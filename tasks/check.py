@@ -85,6 +85,7 @@ READ_FILES = (
     "owners.yaml",
     "notify.yaml",
     "exceptions.yaml",
+    "access-review.yaml",
     "models.yaml",
     "vendors.yaml",
     "vendor-questionnaire.yaml",

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from complyflow.cli import audit_pack, check, coverage, notify, report, serve, tables, verify
+from complyflow.cli import audit_pack, check, coverage, exceptions, notify, report, serve, tables, verify
 from complyflow.cli.common import (
     ConfigOpt,
     EvidenceOpt,
@@ -24,6 +24,7 @@ from complyflow.cli.common import (
     console,
     demo_module,
     load_config_or_exit,
+    open_configured_store,
 )
 from complyflow.cli.prefect_api import TemporaryServerWarmup
 from complyflow.core.config import FRAMEWORKS
@@ -118,6 +119,7 @@ def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
     with demo_estate.moto_server() as endpoint:
         console.print(f"[green]✓[/green] moto server at {endpoint}")
         demo_estate.seed_demo_estate()
+        _seed_review_history(config, evidence_dir)
         console.print(
             "[green]✓[/green] demo estate seeded (IAM, S3, EC2, ECR, RDS, DynamoDB, SageMaker, KMS, Logs, "
             "CloudTrail in us-east-1 and eu-west-1)"
@@ -130,6 +132,16 @@ def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
             console.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc}")
             raise typer.Exit(1) from exc
     _print_result(result)
+
+
+def _seed_review_history(config: str | None, evidence_dir: str | None) -> None:
+    """The demo's past access review (complyflow/demo/access_history.py), once per evidence store."""
+    from complyflow.demo.access_history import seed_review_history
+
+    store, _settings = open_configured_store(config, evidence_dir)
+    directory = str(load_config_or_exit(config).directory)
+    if seed_review_history(store, directory, evidence_dir):
+        console.print("[green]✓[/green] a past access review sealed in the evidence store (platform-team)")
 
 
 @app.command()
@@ -164,7 +176,7 @@ def controls(
 
 
 # --- commands contributed by other modules: one register(app) line each ---
-for _command in (check, tables, report, notify, serve, verify, audit_pack, coverage):
+for _command in (check, tables, report, notify, serve, verify, audit_pack, coverage, exceptions):
     _command.register(app)
 
 

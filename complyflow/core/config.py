@@ -255,8 +255,33 @@ class Control(_Strict):
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
+#: The policy reviews exceptions at least annually: no exception may run longer than this after approval.
+MAX_EXCEPTION_DAYS = 365
+
+
+def names_no_resource(pattern: str) -> bool:
+    """True when a resource glob names no resource, so it excepts every resource of its control.
+
+    `*`, `arn:*`, `arn:aws:s3:::*`, `arn:aws:iam::123456789012:user/*` all qualify: what is left of the
+    ARN after its resource type (`user/`, `log-group:`) is only wildcards. `fnmatch`'s `*` also spans
+    `:` and `/`, so a wildcard in a short ARN (`arn:aws:s*`) reaches every resource after it.
+    """
+    text = pattern.strip()
+    if not text.startswith("arn:"):
+        return text.strip("*") == ""
+    fields = text.split(":", 5)
+    if len(fields) < 6:
+        return "*" in fields[-1]
+    name = re.split(r"[/:]", fields[5], maxsplit=1)[-1]  # after the resource type, if any
+    return name.strip("*") == ""
+
+
 class ExceptionEntry(_Strict):
-    """A documented, approved, time-boxed exception (ML SecPol "Exceptions")."""
+    """A documented, approved, time-boxed exception (ML SecPol "Exceptions").
+
+    `account_wide` (with its reason) is the explicit statement that `resource` is meant to except every
+    resource of the control: without it such a glob is refused (see `policy_problems`).
+    """
 
     id: NonBlank
     control: NonBlank
@@ -268,6 +293,28 @@ class ExceptionEntry(_Strict):
     approver: NonBlank
     approval_date: date
     expiry_date: date
+    account_wide: bool = False
+    account_wide_reason: str = ""
+    conditions: str = ""  # what an approval "with conditions" requires of the owner
+    source: Literal["config", "request"] = "config"  # request: a sealed, signed exception-request decision
+
+    def policy_problems(self) -> list[str]:
+        """Where the entry breaks the exceptions policy, as `field <name>: <why>` lines (none: it complies)."""
+        problems = []
+        if names_no_resource(self.resource) and not self.account_wide:
+            problems.append(
+                f"field resource: {self.resource!r} excepts every resource of {self.control}; name the resources, "
+                "or set account_wide: true with an account_wide_reason"
+            )
+        if self.account_wide and not self.account_wide_reason.strip():
+            problems.append("field account_wide_reason: required when account_wide is true")
+        days = (self.expiry_date - self.approval_date).days
+        if days > MAX_EXCEPTION_DAYS:
+            problems.append(
+                f"field expiry_date: {self.expiry_date} is {days} days after approval_date {self.approval_date}; "
+                f"at most {MAX_EXCEPTION_DAYS} (exceptions are reviewed at least annually)"
+            )
+        return problems
 
     def matches(self, control_id: str, resource_arn: str, resource_id: str) -> bool:
         if control_id != self.control:
@@ -278,8 +325,19 @@ class ExceptionEntry(_Strict):
         return self.approval_date <= on <= self.expiry_date
 
 
+class ExceptionApprovers(_Strict):
+    """Who decides exception requests: per control owner role, else the central security authority."""
+
+    default: NonBlank = "security-team"
+    by_owner_role: dict[str, NonBlank] = Field(default_factory=dict)
+
+    def for_role(self, owner_role: str) -> str:
+        return self.by_owner_role.get(owner_role, self.default)
+
+
 class ExceptionsRegister(_Strict):
     review_window_days: int = Field(default=30, ge=0)
+    approvers: ExceptionApprovers = Field(default_factory=ExceptionApprovers)
     exceptions: list[ExceptionEntry] = Field(default_factory=list)
 
 
@@ -361,6 +419,23 @@ class NotifySettings(_Strict):
         return value
 
 
+# --- access reviews ------------------------------------------------------------------------------
+
+
+class AccessReviewSettings(_Strict):
+    """The access-review campaign (`access-review.yaml`; AI Security Policy 5.1 "regularly review access").
+
+    An owner with principals must have completed a review within `interval_days`; a pending review is
+    reminded every `reminder_days` and escalated to `escalation_owner` (default: owners.yaml's
+    fallback owner) once it has waited `escalate_after_days`.
+    """
+
+    interval_days: int = Field(default=90, ge=1)
+    reminder_days: int = Field(default=7, ge=1)
+    escalate_after_days: int = Field(default=14, ge=0)  # 0: escalate at the first run after the campaign
+    escalation_owner: str | None = None
+
+
 # --- the whole configuration ---------------------------------------------------------------------
 
 
@@ -372,6 +447,7 @@ class Config(_Strict):
     exceptions: ExceptionsRegister
     notify: NotifySettings
     policies: list[PolicyDocument] = Field(default_factory=list)  # configs/policies/, for the coverage matrix
+    access_review: AccessReviewSettings = Field(default_factory=AccessReviewSettings)
 
     def control(self, control_id: str) -> Control:
         for control in self.controls:
@@ -487,6 +563,14 @@ def load_exceptions(path: Path, known_controls: set[str]) -> ExceptionsRegister:
             raise ConfigError(f"{path}: entry {name!r}: field expiry_date: before approval_date")
         if any(e.id == entry.id for e in parsed):
             raise ConfigError(f"{path}: entry {name!r}: field id: {entry.id!r} is used by another exception")
+        if entry.source != "config":
+            raise ConfigError(
+                f"{path}: entry {name!r}: field source: request-based exceptions come from sealed decisions "
+                "(the exception-request deployment), not from this file"
+            )
+        problems = entry.policy_problems()
+        if problems:
+            raise ConfigError(f"{path}: entry {name!r}: " + "; ".join(problems))
         parsed.append(entry)
     return parse_model(ExceptionsRegister, {**data, "exceptions": parsed}, path)
 
@@ -515,6 +599,8 @@ def load_config(directory: str | Path | None = None) -> Config:
     policies = load_policies(folder)
     resolve_references(policies, controls, folder / "controls")
     check_reasons(policies, controls, folder)
+    review_path = folder / "access-review.yaml"
+    review = parse_model(AccessReviewSettings, read_yaml(review_path) if review_path.exists() else {}, review_path)
     return Config(
         directory=str(folder),
         scope=scope,
@@ -523,6 +609,7 @@ def load_config(directory: str | Path | None = None) -> Config:
         exceptions=exceptions,
         notify=notify,
         policies=policies,
+        access_review=review,
     )
 
 

@@ -35,6 +35,8 @@ ENTRYPOINTS: dict[str, str] = {
     "drift-monitoring": "flows/drift.py:drift_monitoring",
     "vendor-reviews": "flows/vendors.py:vendor_reviews",
     "collect-account": "flows/collect_account.py:collect_account",  # scope.yaml execution.mode: deployments
+    "exception-request": "flows/exception_request.py:exception_request",  # suspends for the approver's decision
+    "access-review": "flows/access_review.py:access_review",  # a campaign, and one suspended review per owner
 }
 
 

@@ -69,6 +69,20 @@ class Router:
         return Route(self.fallback, "fallback")
 
 
+def route_person(router: Router, name: str, control_id: str = "") -> Route:
+    """Where a person or team named in a decision (requester, approver, reviewer) hears about it:
+    owners.yaml, then their e-mail in Slack, then the control's owner role, then the fallback channel."""
+    owner = name.strip()
+    if owner and (target := router._target(owner)):
+        return Route(target[0], f"owners.yaml:{owner}", target[1])
+    if owner and (user := router._email(owner)):
+        return Route(user, f"slack-email:{owner.lower()}")
+    control = router.controls.get(control_id)
+    if control and (target := router._target(control.owner_role)):
+        return Route(target[0], f"control-owner:{control.owner_role}", target[1])
+    return Route(router.fallback, "fallback")
+
+
 def account_owners(config: Config, findings: list[Finding], known: dict[str, str] | None = None) -> dict[str, str]:
     """Account id → owner: as given, else scope.yaml entries with an id, else findings routed to their account."""
     owners = {a.id: a.owner for a in config.scope.accounts if a.id and a.owner}

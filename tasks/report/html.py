@@ -381,8 +381,9 @@ def _exceptions_section(
             rows.append(
                 (
                     f"<code>{esc(e.id)}</code>",
+                    esc(e.source),
                     f"<code>{esc(e.control)}</code>",
-                    f'<span class="mono">{esc(e.resource)}</span>',
+                    f'<span class="mono">{esc(e.resource)}</span>' + (" (account-wide)" if e.account_wide else ""),
                     esc(e.approver),
                     esc(e.approval_date.isoformat()),
                     esc(e.expiry_date.isoformat()),
@@ -396,6 +397,7 @@ def _exceptions_section(
             table(
                 (
                     "Id",
+                    "Source",
                     "Control",
                     "Resource",
                     "Approver",
@@ -407,7 +409,7 @@ def _exceptions_section(
                     "Flags",
                 ),
                 rows,
-                numeric=(6, 8),
+                numeric=(7, 9),
             )
         )
     if outcome.lapsed:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from complyflow.core.model import Finding
+from tasks.decisions import is_decision_run
 from tasks.evidence import (
     MANIFEST,
     TOMBSTONE,
@@ -143,7 +144,8 @@ def load_trend(
         try:
             point = read_run(store, run_id, mapping)
         except ValueError as exc:
-            trend.skipped.append((run_id, str(exc)))
+            if not is_decision_run(store, run_id):  # a sealed decision (tasks/decisions.py) has no findings
+                trend.skipped.append((run_id, str(exc)))
             continue
         if (since and point.started_at.date() < since) or (until and point.started_at.date() > until):
             continue

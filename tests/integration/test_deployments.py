@@ -16,7 +16,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -275,3 +275,187 @@ def test_fan_out_spreads_accounts_over_two_workers_and_merges_one_report(stack: 
         )
     assert sorted(c.name.split("-")[1] + "-" + c.name.split("-")[2] for c in children) == sorted(FAN_OUT_ACCOUNTS)
     assert all(c.state and c.state.is_completed() for c in children)
+
+
+# --- owners in the loop: an access-review campaign and an exception request, resumed through the API ------
+
+
+LOOP_CONTROLS = ("iam-access-review-completed", "iam-access-review-revocations-done", "s3-bucket-sse-kms")
+
+
+@dataclass
+class OwnersLoop:
+    evidence: Path
+    slack: Any  # tests.support.slack_double.SlackDouble
+    reviews: dict[str, UUID]  # owner → the review's flow run
+    request: UUID
+    resumed: dict[str, Any]  # name → finished FlowRun
+    nightly: Any
+    principals: dict[str, list[str]]  # owner → principal ARNs reviewed
+
+
+def _wait_paused(prefect: LocalPrefect, run_ids: list[UUID]) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    with _client(prefect) as client:
+        while True:
+            states = [client.read_flow_run(r).state for r in run_ids]
+            if all(s is not None and s.is_paused() for s in states):
+                return
+            failed = [s for s in states if s is not None and s.is_final()]
+            if failed or time.monotonic() > deadline:
+                raise AssertionError(f"not suspended: {states}\n{prefect.log('worker-complyflow')}")
+            time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def owners_loop(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnersLoop]:
+    """On the module's server and workers: a campaign and a request are suspended, then answered as the UI
+    would (resume with input), one review is left unanswered, and the next nightly run is made.
+
+    Its own copy of the worker's evidence (sealed nightly included) and of the configs (the controls these
+    decisions touch; escalation at the first run after the campaign); Slack is the double, for these runs
+    only (job variables, which the campaign passes on to its reviews).
+    """
+    import yaml
+
+    from tasks.access_reviews import CAMPAIGN_KIND, latest_principals, principals_by_owner
+    from tasks.decisions import sealed_decisions
+    from tests.support.slack_double import slack_double
+
+    folder = tmp_path_factory.mktemp("owners")
+    evidence = folder / "evidence"
+    shutil.copytree(stack.evidence, evidence)
+    configs = folder / "configs"
+    shutil.copytree(REPO / "configs", configs)
+    (configs / "access-review.yaml").write_text(yaml.safe_dump({"escalate_after_days": 0, "reminder_days": 7}))
+    # The nightly run of this config reads IAM and S3 only (a fraction of the full run's time on two cores).
+    keep = {*LOOP_CONTROLS, "logs-retention-365"}  # the last one: exceptions.yaml's entry names it
+    for path in (configs / "controls").iterdir():
+        if path.stem not in keep:
+            path.unlink()
+    where = {"config_dir": str(configs), "evidence_dir": str(evidence)}
+    prefect = stack.prefect
+    with slack_double() as slack, _client(prefect) as client:
+        env = {"env": {"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url}}
+
+        def start(deployment: str, parameters: dict[str, Any]) -> UUID:
+            found = client.read_deployment_by_name(f"{deployment}/{deployment}")
+            return client.create_flow_run_from_deployment(found.id, parameters=parameters, job_variables=env).id
+
+        campaign = start("access-review", where)
+        request = start(
+            "exception-request",
+            {
+                **where,
+                "control": "s3-bucket-sse-kms",
+                "resource": "arn:aws:s3:::demo-raw-uploads",
+                "justification": "the upload tool only writes SSE-S3",
+                "risk_assessment": "low: raw uploads are re-encrypted on ingestion",
+                "mitigating_controls": "bucket policy denies public access; objects expire after 7 days",
+                "requester": "data-eng",
+                "requested_expiry": (datetime.now(UTC).date() + timedelta(days=60)).isoformat(),
+            },
+        )
+        assert _state_of(_wait(prefect, {"campaign": campaign})["campaign"]) == "COMPLETED", prefect.log(
+            "worker-complyflow"
+        )
+        (sealed,) = sealed_decisions(LocalStore(evidence), CAMPAIGN_KIND)[0]
+        reviews = {r["owner"]: UUID(r["flow_run_id"]) for r in sealed.record["reviews"]}
+        _wait_paused(prefect, [*reviews.values(), request])  # suspended: no worker slot is held meanwhile
+
+        _, frame = latest_principals(LocalStore(evidence))
+        principals = {o: [p.arn for p in ps] for o, ps in principals_by_owner(frame, "security-team").items()}
+        dave = "arn:aws:iam::123456789012:user/dave"
+        answers = {
+            "platform-team": [
+                {"principal": arn, "action": "revoke" if arn == dave else "keep", "comment": "left the team"}
+                for arn in principals["platform-team"]
+            ],
+            "data-eng": [{"principal": arn, "action": "keep"} for arn in principals["data-eng"]],
+        }  # ml-research does not answer: escalated by the next nightly run
+        for owner, decisions in answers.items():
+            client.resume_flow_run(
+                reviews[owner], run_input={"reviewer": f"lead@{owner}.example.com", "decisions": decisions}
+            )
+        client.resume_flow_run(
+            request,
+            run_input={
+                "outcome": "approve-with-conditions",
+                "approver": "ciso@example.com",
+                "conditions": "re-encrypt with the ml-data key by the expiry",
+                "expiry_date": (datetime.now(UTC).date() + timedelta(days=30)).isoformat(),
+            },
+        )
+        resumed = _wait(
+            prefect, {"platform-team": reviews["platform-team"], "data-eng": reviews["data-eng"], "request": request}
+        )
+        nightly = _wait(prefect, {"nightly": start("nightly-compliance", where)})["nightly"]
+        yield OwnersLoop(evidence, slack, reviews, request, resumed, nightly, principals)
+
+
+def _state_of(run: Any) -> str:
+    return str(run.state.type.value)
+
+
+def _newest_findings(evidence: Path) -> list[dict[str, Any]]:
+    runs = sorted(p for p in (evidence / "runs").iterdir() if (p / "findings" / "findings.json").is_file())
+    return json.loads((runs[-1] / "findings" / "findings.json").read_text())["findings"]
+
+
+def test_answered_review_and_request_are_sealed_signed_decisions(owners_loop: OwnersLoop) -> None:
+    from tasks.access_reviews import REVIEW_KIND
+    from tasks.decisions import sealed_decisions
+    from tasks.exception_requests import KIND
+
+    loop = owners_loop
+    assert {name: _state_of(run) for name, run in loop.resumed.items()} == dict.fromkeys(loop.resumed, "COMPLETED")
+    store = LocalStore(loop.evidence)
+    reviews = {d.record["owner"]: d for d in sealed_decisions(store, REVIEW_KIND)[0]}
+    assert set(reviews) == {"platform-team", "data-eng"}  # ml-research never answered
+    platform = reviews["platform-team"].record
+    assert platform["complete"] and platform["reviewer"] == "lead@platform-team.example.com"
+    assert {i["name"]: i["action"] for i in platform["items"]}["dave"] == "revoke"
+    assert platform["flow_run_id"] == str(loop.reviews["platform-team"])
+    (request,) = sealed_decisions(store, KIND)[0]
+    decision = request.record["decision"]
+    assert (decision["outcome"], decision["approver"]) == ("approve-with-conditions", "ciso@example.com")
+    assert decision["expiry_date"] == (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    for run_id in (reviews["platform-team"].run_id, request.run_id):
+        assert (loop.evidence / "runs" / run_id / "manifest.sig").is_file()
+    report = verify_store(store)
+    assert report.ok, report.issues
+
+
+def test_the_next_nightly_run_reflects_both_decisions(owners_loop: OwnersLoop) -> None:
+    from tasks.decisions import sealed_decisions
+    from tasks.exception_requests import KIND
+
+    assert _state_of(owners_loop.nightly) == "COMPLETED"
+    findings = _newest_findings(owners_loop.evidence)
+    completed = {f["owner"]: f["status"] for f in findings if f["control_id"] == "iam-access-review-completed"}
+    assert completed == {"platform-team": "PASS", "data-eng": "PASS", "ml-research": "FAIL"}
+    revocations = {
+        f["resource_name"]: f["status"] for f in findings if f["control_id"] == "iam-access-review-revocations-done"
+    }
+    assert revocations == {"dave": "FAIL"}  # marked revoke, still holds AdministratorAccess
+    (request,) = sealed_decisions(LocalStore(owners_loop.evidence), KIND)[0]
+    (upload,) = [
+        f for f in findings if f["control_id"] == "s3-bucket-sse-kms" and f["resource_name"] == "demo-raw-uploads"
+    ]
+    assert (upload["status"], upload["exception_id"]) == ("EXCEPTED", request.record["request_id"])
+
+
+def test_owners_and_approvers_hear_about_it_in_slack_once(owners_loop: OwnersLoop) -> None:
+    slack = owners_loop.slack
+    by_id = {p["metadata"]["event_payload"]["message_id"]: p for p in slack.posts if p.get("metadata")}
+    assert set(slack.post_counts().values()) == {1}  # resumed runs start again from the top: nothing twice
+    ml_review = str(owners_loop.reviews["ml-research"])
+    ask = next(p for mid, p in by_id.items() if mid.endswith("/ml-research/request"))
+    assert ask["channel"] == "#ml-research" and f"/runs/flow-run/{ml_review}" in json.dumps(ask["blocks"])
+    escalation = next(p for mid, p in by_id.items() if mid.endswith("/ml-research/escalation"))
+    assert escalation["channel"] == "#security" and ml_review in json.dumps(escalation["blocks"])
+    request_ids = [mid for mid in by_id if mid.startswith("exception-request/")]
+    asked = [m for m in request_ids if m.count("/") == 2 and m.endswith("/approver")]  # not /decision/approver
+    assert [by_id[m]["channel"] for m in asked] == ["#security"]
+    assert any(m.endswith("/decision/requester") and by_id[m]["channel"] == "#data-eng" for m in request_ids)
+    assert not any(mid.endswith("/platform-team/escalation") for mid in by_id)  # answered: not escalated

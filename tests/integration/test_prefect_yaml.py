@@ -24,7 +24,15 @@ def test_prefect_yaml_deployments_schedules_and_pool() -> None:
     document = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
     config = load_deployments_config()
     by_name = {d["name"]: d for d in document["deployments"]}
-    assert set(by_name) == {"nightly-compliance", "pre-audit", "drift-monitoring", "vendor-reviews", "collect-account"}
+    assert set(by_name) == {
+        "nightly-compliance",
+        "pre-audit",
+        "drift-monitoring",
+        "vendor-reviews",
+        "collect-account",
+        "exception-request",
+        "access-review",
+    }
     for name, deployment in by_name.items():
         assert deployment["entrypoint"] == ENTRYPOINTS[name]
         assert deployment["work_pool"]["name"] == "complyflow"
@@ -34,6 +42,10 @@ def test_prefect_yaml_deployments_schedules_and_pool() -> None:
         {"cron": nightly.cron, "timezone": nightly.timezone, "active": True}
     ]
     assert by_name["pre-audit"]["schedules"] == []  # on demand only
+    assert by_name["exception-request"]["schedules"] == []  # on demand: the parameters form is the request
+    assert by_name["access-review"]["schedules"] == [
+        {"cron": "0 9 1 1,4,7,10 *", "timezone": "Europe/London", "active": True}  # quarterly
+    ]
     assert config.work_pool.type == "process"
     step = document["pull"][0]["prefect.deployments.steps.set_working_directory"]
     assert step["directory"] == "{{ repo-dir.stdout }}"  # the checkout `prefect deploy` ran in
