@@ -18,24 +18,6 @@ from bench.process import Measured, run_measured
 from complyflow.core.config import DEFAULT_CONFIG_DIR
 from complyflow.demo import FAKE_CREDENTIALS
 
-#: Evidence tables of the 18 AWS controls; the others (vendors, models) read no AWS and are switched off.
-AWS_TABLES = frozenset(
-    {
-        "iam_account",
-        "iam_users",
-        "iam_access_keys",
-        "iam_principals",
-        "s3_buckets",
-        "ec2_regional",
-        "rds_instances",
-        "dynamodb_tables",
-        "sagemaker_notebooks",
-        "kms_keys",
-        "log_groups",
-        "cloudtrail_trails",
-        "cloudtrail_regions",
-    }
-)
 SHIM = Path(__file__).with_name("nightly_shim.py")
 STEPS = ("collect", "store", "validate", "report", "notify", "artifacts")
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +27,10 @@ EXIT = "exit (Prefect shutdown)"
 
 
 def make_config(target: Path, aws_only: bool = True) -> Path:
-    """A copy of the shipped configs whose scope is the bench's two regions (and, by default, AWS controls)."""
+    """A copy of the shipped configs whose scope is the bench's two regions (and, by default, only the controls
+    compared with Prowler: `bench.prowler_peer.CHECKS`; the others are switched off)."""
+    from bench.prowler_peer import CHECKS
+
     shutil.copytree(DEFAULT_CONFIG_DIR, target)
     scope = {
         "global_region": "us-east-1",
@@ -56,7 +41,7 @@ def make_config(target: Path, aws_only: bool = True) -> Path:
     if aws_only:
         for path in sorted((target / "controls").glob("*.yaml")):
             control = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if control.get("evidence_table") not in AWS_TABLES and control.get("enabled", True):
+            if control.get("id") not in CHECKS and control.get("enabled", True):
                 control["enabled"] = False
                 path.write_text(yaml.safe_dump(control, sort_keys=False), encoding="utf-8")
         (target / "recurring.yaml").unlink(missing_ok=True)  # recurring tasks read documents, not the estate
