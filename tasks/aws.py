@@ -12,12 +12,14 @@ outlast the role session (1 hour by default) without every later call failing wi
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
@@ -176,6 +178,25 @@ class _RoleSession(boto3.Session):
         return (_RoleSession, (self._refresh, self._refresh.latest))
 
 
+_SHARED_LOADER: botocore.loaders.Loader | None = None
+
+
+def _sharing_models(session: boto3.Session) -> boto3.Session:
+    """Give the session the process's one botocore data loader.
+
+    Each botocore session otherwise parses the service models and endpoint rules (megabytes of JSON) again
+    for every service it makes a client of: once per account, per process. The models are read-only data, so
+    one loader (with its cache) serves every session; `AWS_DATA_PATH` is read when it is first made.
+    """
+    global _SHARED_LOADER  # noqa: PLW0603 - one cache per process, made on first use
+    if _SHARED_LOADER is None:
+        _SHARED_LOADER = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
+        _SHARED_LOADER.search_paths.append(os.path.join(os.path.dirname(boto3.__file__), "data"))  # as boto3 does
+    session._session.register_component("data_loader", _SHARED_LOADER)  # noqa: SLF001 - botocore's documented component
+    session._loader = _SHARED_LOADER  # noqa: SLF001 - boto3's resource models read through the same loader
+    return session
+
+
 def open_account(account: AccountScope, home_region: str) -> AccountSession:
     """Ambient credentials, or STS AssumeRole (with external id) when the account names a role.
 
@@ -184,9 +205,9 @@ def open_account(account: AccountScope, home_region: str) -> AccountSession:
     """
     if account.role_arn:
         refresh = _AssumeRole(account.role_arn, account.external_id, home_region)
-        session: boto3.Session = _RoleSession(refresh, refresh())
+        session: boto3.Session = _sharing_models(_RoleSession(refresh, refresh()))
     else:
-        session = boto3.Session()
+        session = _sharing_models(boto3.Session())
     account_id = account.id
     if account_id is None:
         sts = session.client("sts", region_name=home_region, config=RETRY_CONFIG)

@@ -33,6 +33,23 @@ for _var in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "AWS_ENDPOINT_URL", "AWS_PR
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.core.base_backend import AccountSpecificBackend  # noqa: E402
+
+# moto caches each service's region list per backend *instance* (an lru_cache on a method whose instances all
+# hash differently), so every reset asks botocore again for every service in use: ~0.8 s per test with
+# emulated AWS. The list depends on the service name only; caching it by name changes nothing else.
+_REGIONS_BY_SERVICE: dict[str, list[str]] = {}
+_moto_regions = AccountSpecificBackend._generate_regions
+
+
+def _regions_once(self: AccountSpecificBackend, service_name: str) -> list[str]:  # type: ignore[type-arg]
+    if service_name not in _REGIONS_BY_SERVICE:
+        _REGIONS_BY_SERVICE[service_name] = list(_moto_regions(self, service_name))
+    return list(_REGIONS_BY_SERVICE[service_name])
+
+
+AccountSpecificBackend._generate_regions = _regions_once  # type: ignore[method-assign]
+
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"

@@ -82,4 +82,6 @@ def test_two_accounts_via_assume_role_with_an_evidence_gap_in_one(config_dir: Pa
     buckets = {(f["account"], f["resource_name"]) for f in findings if f["control_id"] == "s3-bucket-sse-kms"}
     assert buckets == {(SECOND, "second-account-bucket")}
     per_account_errors = [f for f in all_findings if f["status"] == "ERROR" and f["control_id"] in per_account]
-    assert len(per_account_errors) == 2 * 2 + len(third)  # two denied log scopes, each for both log controls
+    log_controls = [c.id for c in controls if c.evidence_table == "log_groups"]
+    assert len(log_controls) >= 3  # retention, never-expires, AI-log KMS
+    assert len(per_account_errors) == 2 * len(log_controls) + len(third)  # two denied log scopes, each control

@@ -221,3 +221,17 @@ def test_a_role_denied_at_refresh_is_an_evidence_gap(clock: time_machine.Coordin
     assert rows == 0
     assert gaps
     assert {(gap.operation, gap.error_code) for gap in gaps} == {("AssumeRole", "AccessDenied")}
+
+
+@pytest.mark.usefixtures("aws")
+def test_every_account_session_reads_service_models_through_one_loader() -> None:
+    """Service models are parsed once per process, not once per account session (megabytes of JSON each)."""
+    ambient = open_account(AccountScope(name="main"), "us-east-1")
+    role = open_account(
+        AccountScope(name="other", role_arn="arn:aws:iam::222222222222:role/complyflow-read-only"), "us-east-1"
+    )
+    loaders = {id(s.session._session.get_component("data_loader")) for s in (ambient, role)}
+    assert len(loaders) == 1
+    # Clients and boto3's own data still work through the shared loader.
+    assert role.session.client("s3", region_name="eu-west-1").list_buckets()["Buckets"] == []
+    assert "s3" in role.session.get_available_resources()
