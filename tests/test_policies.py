@@ -225,6 +225,10 @@ def test_without_policies_folder_policy_clause_is_not_checked_but_clauses_are(co
         data.pop("clauses", None)
         data["policy_clause"]["section"] = "99 Anything"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    recurring = yaml.safe_load((configs / "recurring.yaml").read_text(encoding="utf-8"))
+    for task in recurring["tasks"]:
+        task.pop("clauses", None)
+    (configs / "recurring.yaml").write_text(yaml.safe_dump(recurring, sort_keys=False), encoding="utf-8")
     assert load_config(configs).policies == []
 
 
@@ -240,3 +244,17 @@ def test_check_counts_the_policy_documents() -> None:
     result = runner.invoke(app, ["check", "--config", str(CONFIGS)], terminal_width=400)
     assert result.exit_code == 0, result.output
     assert "3 policy document(s) with 49 clause(s)" in " ".join(result.output.split())
+
+
+def test_recurring_tasks_name_secondary_clauses_checked_like_controls(tmp_path: Path) -> None:
+    """A task's `clauses` reach its controls (so coverage lists it), and an unknown reference is refused at load."""
+    shutil.copytree(CONFIGS, tmp_path / "configs")
+    config = load_config(tmp_path / "configs")
+    roles = next(c for c in config.controls if c.id == "recurring-ai-security-roles")
+    assert "ml-secpol:human-security" in roles.clauses
+    path = tmp_path / "configs" / "recurring.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["tasks"][0]["clauses"] = ["ml-secpol:no-such-area"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="no-such-area"):
+        load_config(tmp_path / "configs")

@@ -119,6 +119,7 @@ class RecurringTask(_Strict):
     title: NonBlank
     owner: NonBlank  # team or e-mail: routed like a resource's owner tag (owners.yaml routes)
     policy_clause: PolicyClause
+    clauses: list[str] = Field(default_factory=list)  # secondary clauses, `<policy-id>:<clause-id>` as on controls
     frameworks: dict[FrameworkName, list[str]] = Field(default_factory=dict)
     severity: Literal["critical", "high", "medium", "low"] = "medium"
     cadence: Cadence
@@ -297,6 +298,7 @@ def recurring_controls(settings: RecurringConfig) -> list[Control]:
         where = f"{task.evidence.describe()}; every {task.cadence_text}, {task.grace_days} days of grace"
         common: dict[str, Any] = {
             "policy_clause": task.policy_clause,
+            "clauses": task.clauses,
             "frameworks": task.frameworks,
             "owner_role": task.owner,
             "evidence_table": RECURRING_TABLE,

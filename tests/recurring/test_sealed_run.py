@@ -30,6 +30,10 @@ DEMO_RECURRING_FAILURES = {
     ("recurring-ir-plan-drill", "AI incident response plan is drilled"),
     ("recurring-post-incident-reviews", "Post-incident reviews are held and lessons recorded"),
     ("recurring-ai-security-training-completion-rate", "AI security awareness training export is current"),
+    (
+        "recurring-policy-enforcement-review",
+        "Policy violations and their handling are reviewed for consistent enforcement",
+    ),
     ("s3-bucket-tls-only", "demo-grc-evidence"),  # moto cannot read back through a TLS-only policy
 }
 DEMO_RECURRING_REMINDERS = {("recurring-awareness-activity-due-soon", "AI security awareness activity is held")}
@@ -108,6 +112,7 @@ def test_demo_recurring_findings(sealed: tuple[dict, Path]) -> None:
     assert {f"recurring-{t['id']}" for t in tasks} - passed == {
         "recurring-ir-plan-drill",
         "recurring-post-incident-reviews",
+        "recurring-policy-enforcement-review",
     }
     told = [f for f in findings if f["control_id"].startswith("recurring-") and f["status"] in ("FAIL", "REMINDER")]
     assert {(f["owner"], f["owner_route"], f["notify_route"]) for f in told} == {
