@@ -125,7 +125,8 @@ class Browser:
     def wait_for_text(self, *texts: str, timeout: float = 60) -> None:
         if not texts:
             return
-        check = " && ".join(f"document.body.innerText.includes({json.dumps(t)})" for t in texts)
+        # Case-insensitive: the UI shows field names as titles ("Outcome") or as written ("outcome").
+        check = " && ".join(f"document.body.innerText.toLowerCase().includes({json.dumps(t.lower())})" for t in texts)
         deadline = time.monotonic() + timeout
         while not self.evaluate(f"!!document.body && {check}"):
             if time.monotonic() > deadline:
@@ -171,7 +172,13 @@ class Browser:
             self.evaluate("document.querySelector('input[type=search], input[placeholder^=Search]').focus()")
             self.call("Input.insertText", text=search)
             time.sleep(2)
-        self.wait_for_text(*then_wait_for)
+        try:
+            self.wait_for_text(*then_wait_for)
+        except TimeoutError:  # keep what the page showed, to see why
+            debug = Path(tempfile.gettempdir()) / f"screenshot-failed-{target.name}"
+            debug.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
+            print(f"page saved as {debug}", file=sys.stderr)
+            raise
         time.sleep(2)  # let charts and tables finish their transitions
         data = self.call("Page.captureScreenshot", format="png")["data"]
         target.parent.mkdir(parents=True, exist_ok=True)
