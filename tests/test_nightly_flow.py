@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from complyflow.core.config import load_iam_policy
 from complyflow.demo import seed_demo_estate
-from complyflow.demo.access_history import seed_review_history
+from complyflow.demo.access_history import seed_request_history, seed_review_history
 from flows.nightly import nightly_compliance
 from tasks.collect import COLLECTORS, TABLE_SOURCES
 from tasks.evidence import S3_STORE_CALLS, LocalStore
@@ -47,7 +47,6 @@ EXPECTED_FAILURES = (
         ("ec2-ebs-default-encryption", "ml-platform eu-west-1"),
         ("rds-storage-encrypted", "demo-legacy-db"),
         ("dynamodb-cmk-encryption", "demo-feature-cache"),
-        ("sagemaker-notebook-kms", "demo-scratch-nb"),
         ("kms-key-rotation", "legacy-exports"),
         ("logs-retention-policy-set", "/demo/training"),
         ("logs-retention-365", "/demo/eu-api"),
@@ -79,6 +78,7 @@ def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
     with mock_aws():
         seed_demo_estate()
         seed_review_history(LocalStore(evidence), str(CONFIGS), str(evidence))  # as `complyflow demo`
+        seed_request_history(LocalStore(evidence), str(CONFIGS), str(evidence))
         with recorded_calls() as calls:
             result = nightly_compliance(evidence_dir=str(evidence))
         CALLS[:] = calls
@@ -95,7 +95,9 @@ def test_exact_violations_of_the_demo_estate(demo_run: dict) -> None:
     failures = {(f["control_id"], f["resource_name"]) for f in findings if f["status"] == "FAIL"}
     assert failures == EXPECTED_FAILURES
     excepted = [(f["control_id"], f["resource_name"], f["exception_id"]) for f in findings if f["status"] == "EXCEPTED"]
-    assert excepted == [("logs-retention-365", "/demo/scratch-1", "EXC-2026-001")]
+    assert sorted(excepted)[0] == ("logs-retention-365", "/demo/scratch-1", "EXC-2026-001")  # exceptions.yaml
+    ((control, resource, request_id),) = sorted(excepted)[1:]  # the demo's approved request
+    assert (control, resource) == ("sagemaker-notebook-kms", "demo-scratch-nb") and request_id.startswith("EXR-")
     assert not [f for f in findings if f["status"] == "ERROR"]
     assert demo_run["counts"]["FAIL"] == len(EXPECTED_FAILURES)
 

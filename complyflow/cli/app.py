@@ -136,12 +136,14 @@ def demo(config: ConfigOpt = None, evidence_dir: EvidenceOpt = None) -> None:
 
 def _seed_review_history(config: str | None, evidence_dir: str | None) -> None:
     """The demo's past access review (complyflow/demo/access_history.py), once per evidence store."""
-    from complyflow.demo.access_history import seed_review_history
+    from complyflow.demo.access_history import seed_request_history, seed_review_history
 
     store, _settings = open_configured_store(config, evidence_dir)
     directory = str(load_config_or_exit(config).directory)
     if seed_review_history(store, directory, evidence_dir):
         console.print("[green]✓[/green] a past access review sealed in the evidence store (platform-team)")
+    if seed_request_history(store, directory, evidence_dir):
+        console.print("[green]✓[/green] a past approved exception request sealed in the evidence store (ml-research)")
 
 
 @app.command()

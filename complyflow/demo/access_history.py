@@ -1,4 +1,8 @@
-"""A past access-review campaign for the demo: so the first demo run shows both access-review controls.
+"""A past access-review campaign and a past exception request for the demo, sealed as decisions.
+
+The request: ml-research asked 30 days ago to keep the scratch notebook without a customer-managed key until
+it is deleted, and security-team approved it with conditions; `complyflow exceptions list` shows it beside
+the exception from exceptions.yaml, and its notebook's finding is EXCEPTED.
 
 platform-team reviewed its principals 20 days ago and marked `dave` (AdministratorAccess attached
 directly) revoke, which nobody carried out: `iam-access-review-revocations-done` fails for dave, and
@@ -14,6 +18,8 @@ from complyflow.demo import DEMO_ACCOUNT
 from tasks.access_reviews import CAMPAIGN_KIND, REVIEW_KIND
 from tasks.decisions import seal_decision, sealed_decisions
 from tasks.evidence import EvidenceStore
+from tasks.exception_requests import KIND as REQUEST_KIND
+from tasks.exception_requests import ExceptionDecision, ExceptionRequest, decide, open_request
 
 CAMPAIGN = "AR-demo"
 
@@ -59,4 +65,38 @@ def seed_review_history(
     }
     for kind, record in ((CAMPAIGN_KIND, campaign), (REVIEW_KIND, review)):  # sealed now, dated in the past
         seal_decision(kind, record, config_dir=config_dir, evidence_dir=evidence_dir, store=store)
+    return True
+
+
+def seed_request_history(
+    store: EvidenceStore, config_dir: str, evidence_dir: str | None, now: datetime | None = None
+) -> bool:
+    """Seal the demo's past approved exception request, unless the store holds a request decision already.
+
+    Made by the same functions as the exception-request flow (checks, designated approver, expiry rule)."""
+    from complyflow.core.config import load_config
+
+    if sealed_decisions(store, REQUEST_KIND)[0]:
+        return False
+    now = now or datetime.now(UTC)
+    asked, decided = now - timedelta(days=30), now - timedelta(days=29)
+    request = ExceptionRequest(
+        control="sagemaker-notebook-kms",
+        resource=f"arn:aws:sagemaker:us-east-1:{DEMO_ACCOUNT}:notebook-instance/demo-scratch-nb",
+        justification="Scratch notebook for public datasets only; it is deleted when the pilot ends.",
+        risk_assessment="Low: no customer or training data is stored on its volume.",
+        mitigating_controls="Data-class tag 'public'; no IAM access to the training buckets.",
+        requester="ml-research",
+        requested_expiry=(now + timedelta(days=90)).date(),
+    )
+    pending = open_request(request, load_config(config_dir), asked, flow_run_id="demo-history")
+    decision = ExceptionDecision(
+        outcome="approve-with-conditions",
+        approver="security-lead@example.com",
+        conditions="Delete the notebook by the expiry date; no data beyond public datasets.",
+        comment="Pilot only.",
+    )
+    seal_decision(
+        REQUEST_KIND, decide(pending, decision, decided), config_dir=config_dir, evidence_dir=evidence_dir, store=store
+    )
     return True
