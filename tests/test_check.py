@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from complyflow.cli import app
+from tests.support.configs import edit
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 #: One control per file: counted from the folder, so a branch adding controls does not edit this test.
@@ -23,16 +24,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def configs(tmp_path: Path) -> Path:
-    root = tmp_path / "configs"
-    shutil.copytree(CONFIGS, root)
-    return root
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+def configs(config_dir: Path) -> Path:
+    """The writable copy of the shipped configs (tests/conftest.py), under this module's name for it."""
+    return config_dir
 
 
 def check(root: Path) -> tuple[int, str]:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from complyflow.cli import app
 from complyflow.core.config import ConfigError, load_config
 from complyflow.core.policies import clauses_of
+from tests.support.configs import edit
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 SEEDS = Path("/work/shared/seeds")
@@ -21,16 +22,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def configs(tmp_path: Path) -> Path:
-    root = tmp_path / "configs"
-    shutil.copytree(CONFIGS, root)
-    return root
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+def configs(config_dir: Path) -> Path:
+    """The writable copy of the shipped configs (tests/conftest.py), under this module's name for it."""
+    return config_dir
 
 
 def load_error(root: Path) -> str:
